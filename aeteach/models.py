@@ -60,11 +60,11 @@ def _defaults(kind, input_shape, bottleneck):
     """Per-kind defaults that depend on the data (filled in before validation)."""
     c, h, w = input_shape
     d = {"linear": dict(arch="linear", hidden=()),
-         "sparse_l1": dict(lam=1e-3),
-         "sparse_kl": dict(beta=0.1),
+         "sparse_l1": dict(lam=1e-4),
+         "sparse_kl": dict(beta=0.01),
          "topk": dict(k=max(1, min(8, bottleneck // 4))),
          # Rifai et al.'s contractive AE: one sigmoid layer, where the penalty has a closed form
-         "contractive": dict(lam=0.1, hidden=()),
+         "contractive": dict(lam=0.01, hidden=()),
          "vae": dict(loss="bce"),
          "segmentation": dict(arch="unet", channels=(16, 32)),
          "inpainting": dict(block=max(1, round(0.375 * min(h, w))))}

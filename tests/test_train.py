@@ -142,7 +142,7 @@ def test_interrupt_leaves_a_usable_model(digits):
             raise KeyboardInterrupt
 
     model = ae.make_model("undercomplete", train.shape, 4)
-    history = ae.fit(model, train, epochs=50, callbacks=[interrupt], progress=False)
+    history = ae.fit(model, train, epochs=50, batch_size=128, callbacks=[interrupt], progress=False)
     assert history.stopped == "interrupted" and history.epochs == 2 and not model.training
     assert torch.isfinite(model(train.x[:5])).all()
 

@@ -1,0 +1,37 @@
+"""The command line and the comparison table."""
+import math
+
+import pytest
+
+from aeteach import compare
+from aeteach.__main__ import main
+
+
+def test_compare_rows_hold_real_measurements():
+    rows = compare.compare(["linear", "undercomplete", "vae"], epochs=30)
+    by_kind = {r["kind"]: r for r in rows}
+    assert by_kind["linear"]["test_mse"] >= 0.99 * by_kind["linear"]["pca_mse"]  # nothing linear beats PCA
+    assert by_kind["undercomplete"]["test_mse"] < by_kind["linear"]["test_mse"]
+    assert by_kind["vae"]["elbo"] < 0 and math.isnan(by_kind["linear"]["elbo"])
+    table = compare.format_table(rows)
+    assert table.count("\n") == 4 and "ELBO nats" in table
+
+
+def test_cli_compare_prints_the_table(capsys):
+    assert main(["compare", "--kinds", "undercomplete", "topk", "--epochs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "undercomplete" in out and "topk" in out and "PCA MSE" in out
+
+
+def test_cli_train_saves_a_loadable_checkpoint(tmp_path, capsys):
+    import aeteach as ae
+    path = tmp_path / "vae.pt"
+    assert main(["train", "vae", "--epochs", "2", "--out", str(path)]) == 0
+    assert ae.load(path).config.kind == "vae"
+
+
+def test_cli_bad_value_is_a_clear_error(capsys):
+    assert main(["compare", "--bottleneck", "0"]) == 2
+    assert "bottleneck must be a whole number >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", "--kinds", "wobbly"])
