@@ -1,0 +1,161 @@
+"""What the explorers show, computed without any widget: images as numpy arrays, plus the numbers beside them.
+
+Every function takes a trained model and tensors, runs in eval mode without gradients, and returns
+numpy arrays (N, H, W) for display or plain floats, so widgets only have to place them on screen.
+"""
+import numpy as np
+import torch
+
+from . import metrics
+from .data import NOISE_RANGES, block_occlusion, corrupt
+
+
+def _device(model):
+    return next(model.parameters()).device
+
+
+def images(x):
+    """(N, C, H, W) tensor -> (N, H, W) or (N, H, W, 3) float array for imshow."""
+    x = x.detach().float().cpu().clamp(0, 1)
+    return x[:, 0].numpy() if x.shape[1] == 1 else x.permute(0, 2, 3, 1).numpy()
+
+
+@torch.no_grad()
+def reconstruct(model, x):
+    """Originals and reconstructions, as display arrays, and the MSE over x."""
+    model.eval()
+    out = model(x.to(_device(model))).cpu()
+    return images(x), images(out), float(((out - x) ** 2).mean())
+
+
+@torch.no_grad()
+def denoise(model, x, noise="gaussian", level=0.3, seed=0):
+    """Corrupt x with `noise` at `level`, run the denoiser: clean, noisy and denoised images with PSNRs in dB."""
+    if noise not in NOISE_RANGES:
+        raise ValueError(f"noise must be one of {', '.join(NOISE_RANGES)}, got {noise!r}")
+    model.eval()
+    noisy = corrupt(x, noise, level, generator=torch.Generator().manual_seed(seed))
+    out = model(noisy.to(_device(model))).cpu()
+    return dict(clean=images(x), noisy=images(noisy), denoised=images(out),
+                psnr_noisy=metrics.psnr(x, noisy), psnr_denoised=metrics.psnr(x, out))
+
+
+@torch.no_grad()
+def inpaint(model, x, size, top, left):
+    """Occlude a size x size block at (top, left), fill it with the model: images and PSNR inside the block."""
+    model.eval()
+    occluded, mask = block_occlusion(x, size, position=(top, left))
+    out = model(occluded.to(_device(model))).cpu()
+    filled = torch.where(mask, out, x)  # keep the known pixels: only the hole is the model's work
+    block_mse = lambda img: float(((img - x)[mask.expand_as(x)] ** 2).mean())
+    mean_fill = torch.where(mask, x.mean(dim=(1, 2, 3), keepdim=True), x)
+    to_db = lambda m: float("inf") if m == 0 else 10 * np.log10(1 / m)
+    return dict(clean=images(x), occluded=images(occluded), inpainted=images(filled),
+                psnr_block=to_db(block_mse(filled)), psnr_mean_fill=to_db(block_mse(mean_fill)))
+
+
+@torch.no_grad()
+def segment(model, x, target, noise_level=0.0, seed=0):
+    """Predicted masks for (optionally noisy) images, the true masks and the mean IoU."""
+    model.eval()
+    noisy = corrupt(x, "gaussian", noise_level, generator=torch.Generator().manual_seed(seed))
+    pred = model(noisy.to(_device(model))).argmax(1).cpu()
+    n = model.config.n_classes
+    return dict(image=images(noisy), pred=pred.numpy(), truth=target.numpy(),
+                iou=metrics.mean_iou(pred, target, n_classes=n),
+                per_class=metrics.iou(pred, target, n_classes=n).tolist())
+
+
+@torch.no_grad()
+def codes(model, x):
+    """All codes (N, k) as a numpy array; U-Net maps are flattened."""
+    return metrics.encode_all(model, x).numpy()
+
+
+def latent_2d(model, x):
+    """Codes in two dimensions: the code itself when k = 2, else its first two principal components."""
+    h = codes(model, x)
+    if h.shape[1] == 2:
+        return h, ("h1", "h2")
+    if h.shape[1] == 1:
+        return np.concatenate([h, np.zeros_like(h)], 1), ("h1", "(none)")
+    centred = h - h.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T, ("PC 1 of h", "PC 2 of h")
+
+
+@torch.no_grad()
+def decode(model, z):
+    """Decode codes z (n, k) given as an array or tensor into display images."""
+    model.eval()
+    z = torch.as_tensor(np.asarray(z), dtype=torch.float32).to(_device(model))
+    return images(model.decode(z))
+
+
+@torch.no_grad()
+def traverse(model, x, dims, values):
+    """Decode the code of one image x (1, C, H, W) with unit dims[i] set to values[i]."""
+    model.eval()
+    h = model.encode(x.to(_device(model))).clone()  # (1, k)
+    for d, v in zip(dims, values):
+        h[0, d] = v
+    return images(model.decode(h))[0]
+
+
+@torch.no_grad()
+def interpolate(model, xa, xb, steps=8):
+    """Decode codes on the straight line from f(xa) to f(xb): steps images."""
+    model.eval()
+    dev = _device(model)
+    ha, hb = model.encode(xa.to(dev)), model.encode(xb.to(dev))
+    t = torch.linspace(0, 1, steps, device=dev)[:, None]
+    return images(model.decode((1 - t) * ha + t * hb))
+
+
+@torch.no_grad()
+def normal_grid(model, n=8):
+    """VAE with a 2-D code: decode z on an n x n grid of standard-normal quantiles -> (n*n, H, W)."""
+    if model.config.bottleneck != 2:
+        raise ValueError(f"normal_grid needs a 2-D latent space, this model has {model.config.bottleneck}")
+    q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
+    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2)
+    return decode(model, z)
+
+
+@torch.no_grad()
+def samples(model, n=16, seed=0):
+    """VAE: n images decoded from z ~ N(0, I)."""
+    return images(model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu())
+
+
+@torch.no_grad()
+def code_ranges(model, x):
+    """Per unit (min, max) of the codes over x, for traversal slider limits."""
+    h = codes(model, x)
+    return h.min(0), h.max(0)
+
+
+@torch.no_grad()
+def features(model, x, n=16):
+    """What each of the first n code units adds to the output: g(s e_i) - g(0), s = the unit's typical size on x."""
+    h = codes(model, x)
+    scale = np.abs(h).max(0)[:n]
+    z = np.diag(np.where(scale > 0, scale, 1.0)).astype(np.float32)  # (n, k) after padding
+    z = np.pad(z, ((0, 0), (0, h.shape[1] - z.shape[1])))
+    model.eval()
+    dev = _device(model)
+    base = model.decode(torch.zeros(1, h.shape[1], device=dev))
+    out = (model.decode(torch.as_tensor(z, device=dev)) - base).cpu()
+    return out[:, 0].numpy()  # signed: show with a diverging colour map
+
+
+def code_stats(model, x, threshold=0.05):
+    """Codes over x and how they are used: active fraction, dead units, mean Jacobian norm.
+
+    A unit counts as active on an example when it exceeds `threshold` times the largest activation
+    over x, so the numbers compare across kinds with different code scales.
+    """
+    h = torch.as_tensor(codes(model, x))
+    scaled = h / h.abs().amax().clamp_min(1e-12)
+    return dict(codes=h.numpy(), active=metrics.active_fraction(scaled, threshold),
+                dead=metrics.dead_units(scaled, threshold), jacobian=metrics.jacobian_norm(model, x, max_samples=64))
