@@ -23,7 +23,7 @@ from .models import make_model
 from .train import fit
 
 SLIDER = dict(style={"description_width": "initial"}, layout=W.Layout(width="360px"))
-PARTIAL_EVERY = 0.15  # seconds between partial results while training
+PARTIAL_EVERY = 0.25  # seconds between partial results while training (drawing them costs ~50 ms)
 
 
 def plotly_widgets_work():
@@ -130,7 +130,7 @@ def _trainer(kind, train, test, bottleneck, epochs, time_budget, on_partial, **h
     """A job(stop) that trains one model with partial results; returns (model, history) or None if cancelled."""
     def job(stop):
         model = make_model(kind, train.shape, bottleneck, **hyper)
-        last = [0.0]
+        last = [-PARTIAL_EVERY]  # the first epoch shows at once, later ones every PARTIAL_EVERY seconds
 
         def partial(event, state):
             if event == "epoch_end" and state.history.seconds[-1] - last[0] >= PARTIAL_EVERY and not stop.is_set():

@@ -241,11 +241,9 @@ def masked_shot(page, area):
 
 # ---------------------------------------------------------------- tests
 
+@pytest.mark.browser
 def test_there_are_notebooks():
     assert list(notebooks_dir().glob("*.ipynb")), f"no notebooks in {notebooks_dir()}"
-
-
-test_there_are_notebooks = pytest.mark.browser(test_there_are_notebooks)
 
 
 def _shutdown(page, server, rel):
