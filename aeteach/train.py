@@ -122,7 +122,7 @@ def _autocast(device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-def evaluate(model, data, batch_size=1024, seed=0, device=None):
+def evaluate(model, data, batch_size=256, seed=0, device=None):
     """Mean of every loss term over `data`, in eval mode (the same corruption draws for the same seed)."""
     x, y = _xy(data)
     dev = next(model.parameters()).device if device is None else device

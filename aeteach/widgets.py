@@ -186,7 +186,8 @@ class BottleneckExplorer(Explorer):
                 return
             model, history = result
             _, recon, _ = inference.reconstruct(model, self.x_show)
-            self.cache[k] = dict(model=model, history=history, recon=recon, mse=history.test["recon"][-1])
+            self.cache[k] = dict(model=model, history=history, mse=history.test["recon"][-1],
+                                 images=plots.png(plots.image_grid([self.originals, recon])))
             if self.slider.value == k:
                 self._show(k, self.cache[k])
                 self._set_status(f"k = {k}: trained {history.epochs} epochs in {history.seconds[-1]:.1f} s, test MSE {history.test['recon'][-1]:.4f}")
@@ -200,9 +201,13 @@ class BottleneckExplorer(Explorer):
         self._set_status(f"k = {k}: training, epoch {history.epochs}, test MSE {history.test['recon'][-1]:.4f}")
 
     def _show(self, k, entry):
+        """Show a finished model; its figures are rendered once and kept, so revisiting k only swaps PNGs."""
         self.model, self.shown_k = entry["model"], k
-        self._draw_images(self.originals, entry["recon"])
-        self._draw_loss(entry["history"])
+        self.images.value = entry["images"]
+        if "loss" not in entry:
+            self._draw_loss(entry["history"])
+            entry["loss"] = self.loss_img.value
+        self.loss_img.value = entry["loss"]
 
     def _draw_images(self, originals, recon):
         self.images.value = plots.png(plots.image_grid([originals, recon]))
@@ -311,13 +316,14 @@ class RegulariserExplorer(Explorer):
         self.model, self.shown = s["model"], key
         self.numbers.value = (f"test MSE <b>{s['mse']:.4f}</b> &nbsp; active fraction <b>{s['active']:.2f}</b> &nbsp; "
                               f"dead units <b>{s['dead']}</b> of {self.bottleneck} &nbsp; mean Jacobian norm <b>{s['jacobian']:.2f}</b>")
-        with self._draw:
-            self.fig_hist = plots.histogram(s["codes"], xlabel="code activation h", title="activations on test images", fig=self.fig_hist)
-            self.hist_img.value = plots.to_png(self.fig_hist)
-        feats = s["features"]
-        lim = float(np.abs(feats).max()) or 1.0
-        self.feat_img.value = plots.png(plots.image_grid([feats], cmap="RdBu_r", vmin=-lim, vmax=lim, cell=48))
-        self._draw_tradeoff()
+        if "pngs" not in s:  # render once per setting; revisiting only swaps PNGs
+            with self._draw:
+                self.fig_hist = plots.histogram(s["codes"], xlabel="code activation h", title="activations on test images",
+                                                fig=self.fig_hist)
+                feats = s["features"]
+                lim = float(np.abs(feats).max()) or 1.0
+                s["pngs"] = (plots.to_png(self.fig_hist), plots.png(plots.image_grid([feats], cmap="RdBu_r", vmin=-lim, vmax=lim, cell=48)))
+        self.hist_img.value, self.feat_img.value = s["pngs"]
 
     def _draw_tradeoff(self):
         entries = sorted(self.cache.values(), key=lambda s: s["mse"])
