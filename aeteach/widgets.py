@@ -44,8 +44,9 @@ class Worker:
 
     def __init__(self, name):
         self._cond = threading.Condition()
-        self._job, self._stop, self._busy = None, threading.Event(), False
-        threading.Thread(target=self._loop, name=name, daemon=True).start()
+        self._job, self._stop, self._busy, self._closed = None, threading.Event(), False, False
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
 
     def submit(self, job):
         """job(stop) runs on the worker; stop is a threading.Event set when a newer job arrives."""
@@ -54,16 +55,20 @@ class Worker:
             self._job = job
             self._cond.notify_all()
 
-    def cancel(self):
+    def close(self):
+        """Cancel any job and end the thread."""
         with self._cond:
-            self._job = None
+            self._job, self._closed = None, True
             self._stop.set()
+            self._cond.notify_all()
 
     def _loop(self):
         while True:
             with self._cond:
-                while self._job is None:
+                while self._job is None and not self._closed:
                     self._cond.wait()
+                if self._closed:
+                    return
                 job, self._job = self._job, None
                 self._stop = stop = threading.Event()
                 self._busy = True
@@ -101,6 +106,11 @@ class Explorer:
     def wait(self, timeout=120):
         """Wait for background training to finish (tests and scripted demos)."""
         return self.worker.wait(timeout)
+
+    def close(self):
+        """Stop the background worker and remove the explorer's widgets from the page."""
+        self.worker.close()
+        self.widget.close()
 
     def _guard(self, fn):
         """Wrap a callback so an error is shown in the explorer instead of vanishing."""

@@ -51,6 +51,9 @@ def test_a_burst_of_twenty_values_ends_on_the_last_without_piling_up_threads(dig
     assert explorer.wait(90)
     assert explorer.shown_k == 21 and explorer.model.config.bottleneck == 21
     assert 21 in explorer.cache and len(explorer.cache) < 20  # superseded values were cancelled, not all trained
+    explorer.close()
+    explorer.worker.thread.join(5)
+    assert _workers("BottleneckExplorer") == before
 
 
 def test_revisiting_a_cached_value_is_instant_and_trains_nothing(digits):
