@@ -137,11 +137,12 @@ def code_ranges(model, x):
 
 @torch.no_grad()
 def features(model, x, n=16):
-    """What each of the first n code units adds to the output: g(s e_i) - g(0), s = the unit's typical size on x."""
+    """What the n most used code units add to the output: g(s e_i) - g(0), s = the unit's largest value on x."""
     h = codes(model, x)
-    scale = np.abs(h).max(0)[:n]
-    z = np.diag(np.where(scale > 0, scale, 1.0)).astype(np.float32)  # (n, k) after padding
-    z = np.pad(z, ((0, 0), (0, h.shape[1] - z.shape[1])))
+    units = np.argsort(-np.abs(h).mean(0))[:n]  # most used first: dead units would show as blanks
+    scale = np.abs(h).max(0)[units]
+    z = np.zeros((len(units), h.shape[1]), dtype=np.float32)
+    z[np.arange(len(units)), units] = np.where(scale > 0, scale, 1.0)
     model.eval()
     dev = _device(model)
     base = model.decode(torch.zeros(1, h.shape[1], device=dev))

@@ -23,6 +23,11 @@ from .models import make_model
 from .train import fit
 
 SLIDER = dict(style={"description_width": "initial"}, layout=W.Layout(width="360px"))
+
+
+def _image(value=b""):
+    # flex-start: inside a VBox an image would otherwise be stretched to the full width (blurry, huge)
+    return W.Image(value=value, format="png", layout=W.Layout(align_self="flex-start", max_width="100%"))
 PARTIAL_EVERY = 0.25  # seconds between partial results while training (drawing them costs ~50 ms)
 
 
@@ -171,7 +176,7 @@ class BottleneckExplorer(Explorer):
         self.pca_ks = list(range(lo, min(hi, d, len(train)) + 1))
         self.pca = pca_curve(train.x, test.x, self.pca_ks)
         self.slider = W.IntSlider(value=start, min=lo, max=hi, description="bottleneck size k", continuous_update=False, **SLIDER)
-        self.images, self.loss_img, self.curve_img = W.Image(format="png"), W.Image(format="png"), W.Image(format="png")
+        self.images, self.loss_img, self.curve_img = _image(), _image(), _image()
         self.fig_loss = self.fig_curve = None
         self.slider.observe(self._guard(self._on_k), names="value")
         self.widget = W.VBox([
@@ -229,9 +234,10 @@ class BottleneckExplorer(Explorer):
 
     def _draw_curve(self):
         ks = sorted(self.cache)
-        series = {"PCA (linear optimum)": (self.pca_ks, self.pca), f"{self.kind} autoencoder": (ks, [self.cache[k]["mse"] for k in ks])}
         with self._draw:
-            self.fig_curve = plots.curves(series, xlabel="bottleneck size k", ylabel="test MSE", title="error against bottleneck size",
+            self.fig_curve = plots.curves({"PCA (linear optimum)": (self.pca_ks, self.pca)}, fig=self.fig_curve)
+            self.fig_curve = plots.curves({f"{self.kind} autoencoder": (ks, [self.cache[k]["mse"] for k in ks])},
+                                          xlabel="bottleneck size k", ylabel="test MSE", title="error against bottleneck size",
                                           logy=True, markers=True, fig=self.fig_curve)
             self.curve_img.value = plots.to_png(self.fig_curve)
 
@@ -269,7 +275,7 @@ class RegulariserExplorer(Explorer):
                                      continuous_update=False, **SLIDER)
             self.rho.observe(self._guard(lambda change: self._request()), names="value")
             self.controls.append(self.rho)
-        self.hist_img, self.feat_img, self.trade_img = (W.Image(format="png") for _ in range(3))
+        self.hist_img, self.feat_img, self.trade_img = (_image() for _ in range(3))
         self.fig_hist = self.fig_trade = None
         self.numbers = W.HTML()
         self.slider.observe(self._guard(lambda change: self._request()), names="value")
@@ -363,7 +369,7 @@ class NoiseExplorer(Explorer):
                                    step=0.01, description="noise level (sigma or p)", **SLIDER)
         self.retrain = W.Button(description="retrain at this level", disabled=train is None, icon="refresh")
         self.readout = W.HTML()
-        self.images = W.Image(format="png")
+        self.images = _image()
         self.kind.observe(self._guard(lambda change: self._update()), names="value")
         self.level.observe(self._guard(lambda change: self._update()), names="value")
         self.retrain.on_click(self._guard(lambda button: self._retrain()))
@@ -426,14 +432,14 @@ class LatentExplorer(Explorer):
             scatter_view = self.scatter
         else:
             self.fig_scatter = plots.scatter(self.points, self.labels, *axes, title="latent space")
-            scatter_view = self.scatter_img = W.Image(value=plots.to_png(self.fig_scatter), format="png")
+            scatter_view = self.scatter_img = _image(plots.to_png(self.fig_scatter))
         k = model.config.bottleneck
         lo, hi = inference.code_ranges(model, self.x)
         self.example = W.BoundedIntText(value=0, min=0, max=len(self.x) - 1, description="example", layout=W.Layout(width="160px"))
         self.other = W.BoundedIntText(value=1, min=0, max=len(self.x) - 1, description="to", layout=W.Layout(width="160px"))
         self.dims = [W.FloatSlider(value=0.0, min=float(lo[i]), max=float(hi[i]), step=float(hi[i] - lo[i]) / 50 or 0.01,
                                    description=f"code unit h{i + 1}", **SLIDER) for i in range(min(n_dims, k))]
-        self.traverse_img, self.interp_img = W.Image(format="png"), W.Image(format="png")
+        self.traverse_img, self.interp_img = _image(), _image()
         for w in self.dims:
             w.observe(self._guard(lambda change: self._traverse()), names="value")
         self.example.observe(self._guard(lambda change: self._select()), names="value")
@@ -445,13 +451,13 @@ class LatentExplorer(Explorer):
                  W.HBox([W.HTML("interpolate from the example"), self.other]), self.interp_img]
         if model.config.kind == "vae":
             self.sample_button = W.Button(description="sample new images", icon="random")
-            self.samples_img = W.Image(format="png")
+            self.samples_img = _image()
             self._sample_seed = 0
             self.sample_button.on_click(self._guard(lambda b: self._sample()))
             parts += [W.HBox([self.sample_button, self.status]), self.samples_img]
             if k == 2:
                 grid = plots.image_grid(np.split(inference.normal_grid(model, 8), 8), cell=40, gap=1)
-                self.grid_img = W.Image(value=plots.png(grid), format="png")
+                self.grid_img = _image(plots.png(grid))
                 parts += [W.HTML("decoded grid over standard-normal quantiles of z1 (across) and z2 (down)"), self.grid_img]
         self.widget = W.VBox(parts + [self.error, self.log])
         self._select()
@@ -504,7 +510,7 @@ class OcclusionExplorer(Explorer):
         self.size = W.IntSlider(value=size, min=1, max=min(h, w), description="block size (pixels)", **SLIDER)
         self.top = W.IntSlider(value=(h - size) // 2, min=0, max=h - 1, description="block top (row)", **SLIDER)
         self.left = W.IntSlider(value=(w - size) // 2, min=0, max=w - 1, description="block left (column)", **SLIDER)
-        self.readout, self.images = W.HTML(), W.Image(format="png")
+        self.readout, self.images = W.HTML(), _image()
         for s in (self.size, self.top, self.left):
             s.observe(self._guard(lambda change: self._update()), names="value")
         self.widget = W.VBox([W.HTML("<b>Occlusion explorer</b>: move and resize the hidden block; the model fills it in."),
@@ -532,7 +538,7 @@ class SegmentationExplorer(Explorer):
         self.model, self.data = model, data
         self.index = W.IntSlider(value=0, min=0, max=len(data) - 1, description="image", **SLIDER)
         self.noise = W.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.01, description="noise sigma", **SLIDER)
-        self.readout, self.images = W.HTML(), W.Image(format="png")
+        self.readout, self.images = W.HTML(), _image()
         for s in (self.index, self.noise):
             s.observe(self._guard(lambda change: self._update()), names="value")
         classes = ", ".join(f"{i} = {c}" for i, c in enumerate(data.classes or SHAPE_CLASSES))
