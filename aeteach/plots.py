@@ -9,10 +9,17 @@ import math
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as MplFigure
 from PIL import Image
 
 TERM_COLOURS = {"recon": "C0", "l1": "C1", "kl_sparsity": "C1", "contractive": "C2", "kl": "C3", "total": "k"}
+
+
+class Figure(MplFigure):
+    """A matplotlib Figure that Jupyter shows as a PNG when a cell ends with it, with or without pyplot."""
+
+    def _repr_png_(self):
+        return to_png(self)
 
 
 def _new(fig, width, height):
