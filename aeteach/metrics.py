@@ -92,9 +92,11 @@ def mse(a, b):
     return float(((a.double() - b.double()) ** 2).mean())
 
 
-def psnr(clean, other, data_range=1.0):
+def psnr(clean, other, data_range=1.0, per_image=True):
     """Peak signal-to-noise ratio in dB: the mean over images of per-image PSNR (inf where identical).
 
+    per_image=False gives the PSNR of the mean squared error over the whole set instead, which stays
+    finite when some images are untouched (light salt-and-pepper or masking noise on small images).
     (N, C, H, W) inputs are N images; anything with fewer dimensions is one image.
     """
     clean, other = _tensor(clean, "clean", 2), _tensor(other, "other", 2)
@@ -107,6 +109,8 @@ def psnr(clean, other, data_range=1.0):
     if clean.ndim < 4:
         clean, other = clean[None], other[None]
     err = ((clean.double() - other.double()) ** 2).flatten(1).mean(1)  # (N,)
+    if not per_image:
+        err = err.mean(0, keepdim=True)
     with np.errstate(divide="ignore"):
         per_image = 10 * np.log10(data_range ** 2 / err.numpy())  # inf where err == 0
     return float(per_image.mean())

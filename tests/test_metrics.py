@@ -247,3 +247,11 @@ BAD = [
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_psnr_of_the_whole_set_stays_finite_when_an_image_is_untouched():
+    clean = torch.rand(3, 1, 4, 4)
+    other = clean.clone()
+    other[1:] += 0.1
+    assert metrics.psnr(clean, other) == float("inf")
+    assert metrics.psnr(clean, other, per_image=False) == pytest.approx(10 * math.log10(1 / (2 / 3 * 0.01)))
