@@ -197,7 +197,7 @@ def _perturb(x, perturb, eps, seed):
     if perturb == "brightness":
         return (x + eps).clamp(0, 1)
     g = torch.Generator().manual_seed(seed)
-    return (x + eps * torch.randn(x.shape, generator=g, dtype=x.dtype)).clamp(0, 1)
+    return (x + eps * torch.randn(x.shape, generator=g, dtype=x.dtype).to(x.device)).clamp(0, 1)  # CPU draw: same noise on any device
 
 
 def latent_sensitivity(model, x, perturb="gaussian", eps=0.05, seed=0, x_perturbed=None):

@@ -141,8 +141,11 @@ class Explorer:
         self.status.value = f"<span style='font-size:0.95em'>{html.escape(text)}</span>"
 
 
-def _trainer(kind, train, test, bottleneck, epochs, time_budget, on_partial, **hyper):
-    """A job(stop) that trains one model with partial results; returns (model, history) or None if cancelled."""
+def _trainer(kind, train, test, bottleneck, fit_options, on_partial, **hyper):
+    """A job(stop) that trains one model with partial results; returns (model, history) or None if cancelled.
+
+    fit_options: keyword arguments for fit (epochs, time_budget, batch_size, lr ...).
+    """
     def job(stop):
         model = make_model(kind, train.shape, bottleneck, **hyper)
         last = [-PARTIAL_EVERY]  # the first epoch shows at once, later ones every PARTIAL_EVERY seconds
@@ -152,8 +155,7 @@ def _trainer(kind, train, test, bottleneck, epochs, time_budget, on_partial, **h
                 last[0] = state.history.seconds[-1]
                 on_partial(model, state.history)
 
-        history = fit(model, train, test, epochs=epochs, time_budget=time_budget, stop=stop,
-                      callbacks=[partial], progress=False)
+        history = fit(model, train, test, stop=stop, callbacks=[partial], progress=False, **fit_options)
         return None if stop.is_set() else (model, history)
     return job
 
@@ -161,14 +163,15 @@ def _trainer(kind, train, test, bottleneck, epochs, time_budget, on_partial, **h
 class BottleneckExplorer(Explorer):
     """Bottleneck size slider: retrains, shows reconstructions, the loss curve and test MSE against k beside PCA."""
 
-    def __init__(self, train, test, kind="undercomplete", sizes=(1, 64), start=8, epochs=60, time_budget=3.0, n_show=8, **hyper):
+    def __init__(self, train, test, kind="undercomplete", sizes=(1, 64), start=8, epochs=60, time_budget=3.0, n_show=8,
+                 fit_options=None, **hyper):
         super().__init__()
         lo, hi = sizes
         d = int(np.prod(train.shape))
         if not (1 <= lo <= start <= hi):
             raise ValueError(f"need 1 <= sizes[0] <= start <= sizes[1]; got sizes={sizes}, start={start}")
         self.train, self.test, self.kind, self.hyper = train, test, kind, hyper
-        self.epochs, self.time_budget = epochs, time_budget
+        self.fit_options = dict(epochs=epochs, time_budget=time_budget, **(fit_options or {}))
         self.x_show = test.x[:n_show]
         self.originals = inference.images(self.x_show)
         self.cache = {}  # k -> dict(model, history, recon, mse)
@@ -193,7 +196,7 @@ class BottleneckExplorer(Explorer):
             return
         self._set_status(f"k = {k}: training ...")
         on_partial = lambda model, history: self._show_partial(k, model, history)
-        train = _trainer(self.kind, self.train, self.test, k, self.epochs, self.time_budget, on_partial, **self.hyper)
+        train = _trainer(self.kind, self.train, self.test, k, self.fit_options, on_partial, **self.hyper)
 
         def job(stop):
             result = train(stop)
@@ -254,14 +257,18 @@ REGULARISERS = {
 class RegulariserExplorer(Explorer):
     """Regularisation strength slider: activation histogram, active/dead units, features, Jacobian norm, trade-off."""
 
-    def __init__(self, train, test, kind="sparse_l1", bottleneck=None, epochs=40, time_budget=3.0, n_features=16, **hyper):
+    def __init__(self, train, test, kind="sparse_l1", bottleneck=None, epochs=40, time_budget=3.0, n_features=16,
+                 fit_options=None, **hyper):
         super().__init__()
         if kind not in REGULARISERS:
             raise ValueError(f"kind must be one of {', '.join(REGULARISERS)}, got {kind!r}")
         label, self.param, (lo, hi), start, self.quantity = REGULARISERS[kind]
         self.bottleneck = bottleneck or (8 if kind == "contractive" else 64)
         self.train, self.test, self.kind, self.hyper = train, test, kind, hyper
-        self.epochs, self.time_budget, self.n_features = epochs, time_budget, n_features
+        # one sigmoid layer (the contractive default) learns slowly with large batches: take smaller ones
+        defaults = dict(batch_size=64) if kind == "contractive" else {}
+        self.fit_options = dict(epochs=epochs, time_budget=time_budget, **{**defaults, **(fit_options or {})})
+        self.n_features = n_features
         self.x_eval = test.x[:300]
         self.cache, self.model, self.shown = {}, None, None
         if kind == "topk":
@@ -304,7 +311,7 @@ class RegulariserExplorer(Explorer):
             self._set_status(f"{self._describe(hyper)}: cached")
             return
         self._set_status(f"{self._describe(hyper)}: training ...")
-        train = _trainer(self.kind, self.train, self.test, self.bottleneck, self.epochs, self.time_budget,
+        train = _trainer(self.kind, self.train, self.test, self.bottleneck, self.fit_options,
                          lambda model, history: self._set_status(
                              f"{self._describe(hyper)}: training, epoch {history.epochs}, test recon {history.test['recon'][-1]:.4f}"),
                          **self.hyper, **hyper)
@@ -356,10 +363,10 @@ class RegulariserExplorer(Explorer):
 class NoiseExplorer(Explorer):
     """Noise kind and level: corrupt test images and denoise them at once (inference only); retrain on demand."""
 
-    def __init__(self, model, test, train=None, n_show=6, epochs=60, time_budget=5.0, seed=0):
+    def __init__(self, model, test, train=None, n_show=6, epochs=60, time_budget=5.0, seed=0, fit_options=None):
         super().__init__()
         self.model, self.test, self.train, self.seed = model, test, train, seed
-        self.epochs, self.time_budget = epochs, time_budget
+        self.fit_options = dict(epochs=epochs, time_budget=time_budget, **(fit_options or {}))
         self.x_show = test.x[:n_show]
         self.cache = {(model.config.noise, model.config.noise_level): model} if model.config.kind == "denoising" else {}
         self.kind = W.Dropdown(options=list(NOISE_RANGES), value=model.config.noise if model.config.kind == "denoising" else "gaussian",
@@ -400,7 +407,7 @@ class NoiseExplorer(Explorer):
         cfg = self.model.config
         hidden = cfg.hidden if cfg.arch == "mlp" else None
         extra = dict(hidden=hidden) if hidden else {}
-        train = _trainer("denoising", self.train, None, cfg.bottleneck, self.epochs, self.time_budget,
+        train = _trainer("denoising", self.train, None, cfg.bottleneck, self.fit_options,
                          lambda model, history: self._set_status(f"training, epoch {history.epochs}"),
                          arch=cfg.arch, noise=noise, noise_level=level, **extra)
 

@@ -1,0 +1,48 @@
+"""Exercise checks of 00_start_here: the solutions pass, typical mistakes get a hint."""
+import numpy as np
+import pytest
+import torch
+
+import aeteach as ae
+from aeteach.exercises import start as ex
+
+
+@pytest.fixture(scope="module")
+def setup():
+    train, test = ae.load_dataset("digits"), ae.load_dataset("digits", "test")
+    model = ae.make_model("undercomplete", train, 8, seed=0)
+    ae.fit(model, train, epochs=3, seed=0, progress=False)
+    return train, test, model
+
+
+def test_mean_baseline(setup, capsys):
+    train, test, _ = setup
+    baseline = ((test.x - train.x.mean(0, keepdim=True)) ** 2).mean().item()
+    assert ex.check_mean_baseline(train, test, baseline)
+    assert not ex.check_mean_baseline(train, test, ((test.x - test.x.mean()) ** 2).mean().item() * 2)
+    assert not ex.check_mean_baseline(train, test, "0.07")
+    assert "NOT YET" in capsys.readouterr().out
+
+
+def test_worst_digit(setup, capsys):
+    train, test, model = setup
+    with torch.no_grad():
+        per_image = ((model(test.x) - test.x) ** 2).flatten(1).mean(1)
+    per_digit = [per_image[test.y == d].mean().item() for d in range(10)]
+    assert ex.check_worst_digit(model, test, int(np.argmax(per_digit)))
+    assert not ex.check_worst_digit(model, test, int(np.argmin(per_digit)))
+    assert "largest average" in capsys.readouterr().out
+    assert not ex.check_worst_digit("model", test, 3)
+
+
+def test_blend(setup, capsys):
+    _, test, model = setup
+    xa, xb = test.x[:1], test.x[1:2]
+    with torch.no_grad():
+        blend = model.decode((model.encode(xa) + model.encode(xb)) / 2)
+        pixel = model((xa + xb) / 2)
+    assert ex.check_blend(model, xa, xb, blend)
+    assert not ex.check_blend(model, xa, xb, pixel)
+    assert "average the codes" in capsys.readouterr().out
+    assert not ex.check_blend(model, xa, xb, torch.cat([blend, blend]))
+    assert not ex.check_blend(model, xa, xb, blend.numpy())
