@@ -50,7 +50,8 @@ def inpaint(model, x, size, top, left):
     block_mse = lambda img: float(((img - x)[mask.expand_as(x)] ** 2).mean())
     mean_fill = torch.where(mask, x.mean(dim=(1, 2, 3), keepdim=True), x)
     to_db = lambda m: float("inf") if m == 0 else 10 * np.log10(1 / m)
-    return dict(clean=images(x), occluded=images(occluded), inpainted=images(filled),
+    shown = torch.where(mask, torch.full_like(x, 0.5), x)  # grey, so a black block on a black background shows
+    return dict(clean=images(x), occluded=images(shown), inpainted=images(filled),
                 psnr_block=to_db(block_mse(filled)), psnr_mean_fill=to_db(block_mse(mean_fill)))
 
 

@@ -158,7 +158,7 @@ def latent_scatter_plotly(points, labels, hover, xlabel="h1", ylabel="h2", widge
                                 marker=dict(color=labels, colorscale="Turbo", size=6, showscale=True,
                                             colorbar=dict(title="label"))))
     fig.update_layout(width=460, height=380, margin=dict(l=40, r=10, t=30, b=40), xaxis_title=xlabel, yaxis_title=ylabel,
-                      title=dict(text="latent space (hover a point)", font=dict(size=13)))
+                      title=dict(text="latent space (hover: which example; click: pick it)", font=dict(size=13)))
     return fig
 
 

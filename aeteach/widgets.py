@@ -22,7 +22,9 @@ from .metrics import pca_curve
 from .models import make_model
 from .train import fit
 
-SLIDER = dict(style={"description_width": "initial"}, layout=W.Layout(width="360px"))
+# one label width for every control, so slider tracks line up under each other
+STYLE = {"description_width": "170px"}
+SLIDER = dict(style=STYLE, layout=W.Layout(width="430px"))
 
 
 def _image(value=b""):
@@ -370,11 +372,12 @@ class NoiseExplorer(Explorer):
         self.x_show = test.x[:n_show]
         self.cache = {(model.config.noise, model.config.noise_level): model} if model.config.kind == "denoising" else {}
         self.kind = W.Dropdown(options=list(NOISE_RANGES), value=model.config.noise if model.config.kind == "denoising" else "gaussian",
-                               description="noise kind", style=SLIDER["style"])
+                               description="noise kind", style=STYLE)
         lo, hi = NOISE_RANGES[self.kind.value]
         self.level = W.FloatSlider(value=model.config.noise_level if model.config.kind == "denoising" else 0.3, min=lo, max=hi,
                                    step=0.01, description="noise level (sigma or p)", **SLIDER)
-        self.retrain = W.Button(description="retrain at this level", disabled=train is None, icon="refresh")
+        self.retrain = W.Button(description="retrain at this level", disabled=train is None, icon="refresh",
+                                layout=W.Layout(width="auto"))
         self.readout = W.HTML()
         self.images = _image()
         self.kind.observe(self._guard(lambda change: self._update()), names="value")
@@ -457,7 +460,7 @@ class LatentExplorer(Explorer):
                                                self.traverse_img])]),
                  W.HBox([W.HTML("interpolate from the example"), self.other]), self.interp_img]
         if model.config.kind == "vae":
-            self.sample_button = W.Button(description="sample new images", icon="random")
+            self.sample_button = W.Button(description="sample new images", icon="random", layout=W.Layout(width="auto"))
             self.samples_img = _image()
             self._sample_seed = 0
             self.sample_button.on_click(self._guard(lambda b: self._sample()))
@@ -522,7 +525,8 @@ class OcclusionExplorer(Explorer):
             s.observe(self._guard(lambda change: self._update()), names="value")
         self.widget = W.VBox([W.HTML("<b>Occlusion explorer</b>: move and resize the hidden block; the model fills it in."),
                               W.HBox([W.VBox([self.size, self.top, self.left]), self.status]), self.readout,
-                              W.HTML("rows: original, occluded, inpainted"), self.images,
+                              W.HTML("rows: original, occluded (the model sees zeros in the block; shown grey here), inpainted"),
+                              self.images,
                               self.error, self.log])
         self._update()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("AETEACH_CHROMIUM", "/usr/bin/chromium")  # Debian's; playwright install is not used
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1366, "height": 768}  # a laptop screen
@@ -130,12 +130,16 @@ def jupyter_server(tmp_path_factory):
         f = tmp / "lab-settings" / name
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(json.dumps(value))
+    # checkpoints mirror the notebooks' folder; without it the server falls back to <system temp>/jupyter_checkpoints
+    (tmp / "checkpoints" / notebooks_dir().name).mkdir(parents=True)
     env["AETEACH_FAST"] = "1"  # kernels inherit it; notebooks then run in fast mode
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     port, token = _free_port(), secrets.token_hex(24)
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           # JupyterLab makes a checkpoint of a notebook it opens: keep those out of the repository
+           f"--FileCheckpoints.root_dir={tmp / 'checkpoints'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     log = tmp / "server.log"
