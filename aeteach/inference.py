@@ -48,7 +48,9 @@ def inpaint(model, x, size, top, left):
     out = model(occluded.to(_device(model))).cpu()
     filled = torch.where(mask, out, x)  # keep the known pixels: only the hole is the model's work
     block_mse = lambda img: float(((img - x)[mask.expand_as(x)] ** 2).mean())
-    mean_fill = torch.where(mask, x.mean(dim=(1, 2, 3), keepdim=True), x)
+    visible = (~mask).expand_as(x)
+    seen_mean = (x * visible).sum((1, 2, 3), keepdim=True) / visible.sum((1, 2, 3), keepdim=True).clamp_min(1)
+    mean_fill = torch.where(mask, seen_mean, x)  # the baseline may only use the pixels it can see
     to_db = lambda m: float("inf") if m == 0 else 10 * np.log10(1 / m)
     shown = torch.where(mask, torch.full_like(x, 0.5), x)  # grey, so a black block on a black background shows
     return dict(clean=images(x), occluded=images(shown), inpainted=images(filled),

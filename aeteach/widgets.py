@@ -408,8 +408,7 @@ class NoiseExplorer(Explorer):
             return
         self._set_status(f"training a denoiser for {noise} {level:.2f} ...")
         cfg = self.model.config
-        hidden = cfg.hidden if cfg.arch == "mlp" else None
-        extra = dict(hidden=hidden) if hidden else {}
+        extra = dict(hidden=cfg.hidden) if cfg.arch == "mlp" else dict(channels=cfg.channels)  # the same architecture
         train = _trainer("denoising", self.train, None, cfg.bottleneck, self.fit_options,
                          lambda model, history: self._set_status(f"training, epoch {history.epochs}"),
                          arch=cfg.arch, noise=noise, noise_level=level, **extra)
