@@ -2,7 +2,6 @@
 import math
 import time
 
-import torch
 
 from . import metrics
 from .data import load_dataset

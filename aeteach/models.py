@@ -1,6 +1,6 @@
 """Encoders, decoders and bottlenecks. An Autoencoder is f (encoder + bottleneck), g (decoder) and named loss terms."""
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn as nn

@@ -7,7 +7,6 @@ which a newer value cancels, and finished models are cached per setting so going
 Errors inside callbacks are shown in the explorer, which keeps working.
 """
 import html
-import math
 import sys
 import threading
 import traceback

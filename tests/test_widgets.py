@@ -2,7 +2,6 @@
 import threading
 
 import pytest
-import torch
 
 import aeteach as ae
 from aeteach import inference, widgets

@@ -3,6 +3,19 @@
 One module per notebook, e.g. `from aeteach.exercises import undercomplete as ex; ex.check_pca_rank(answer)`.
 Every check returns True or False, so CI can run them against the solutions.
 """
+import math
+import numbers
+
+
+def number(value):
+    """value as a float when it is one finite real number (Python, numpy, or a one-element tensor or array), else None."""
+    if hasattr(value, "item") and not isinstance(value, numbers.Real):  # a tensor or an array
+        if (value.numel() if hasattr(value, "numel") else value.size) != 1:
+            return None
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def report(ok, hint, success="well done"):

@@ -1,19 +1,15 @@
 """Checks for notebook 06 (denoising photographs): PSNR of noise, tuning on the test photo, noise-level mismatch."""
 import math
-import numbers
 
 import numpy as np
 import torch
 
-from . import report
+from . import number as _number, report
 from .. import metrics
 from ..data import corrupt
 
 TV_GRID = tuple(np.round(np.arange(0.02, 0.61, 0.02), 2))  # the weights the oracle search tries
 
-
-def _number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _noisy(photo, sigma):
@@ -23,7 +19,7 @@ def _noisy(photo, sigma):
 
 def check_noise_psnr(answer, sigma=0.2):
     """PSNR in dB of Gaussian noise of std sigma on [0, 1] images, ignoring clipping: -20 log10(sigma)."""
-    if not _number(answer):
+    if _number(answer) is None:
         return report(False, f"answer must be a number of dB, got {type(answer).__name__}")
     truth = -20 * math.log10(sigma)
     return report(abs(answer - truth) <= 0.1,
@@ -40,7 +36,7 @@ def _tv_psnr(photo, sigma, weight):
 
 def check_oracle_tv(weight, photo, sigma=0.3):
     """The TV weight that maximises PSNR on the test photo itself: within 0.1 dB of the best weight on a fine grid."""
-    if not _number(weight) or not 0 < weight <= 2:
+    if _number(weight) is None or not 0 < weight <= 2:
         return report(False, f"weight must be a number in (0, 2], got {weight!r}")
     if not (isinstance(photo, torch.Tensor) and photo.ndim == 4 and photo.shape[:2] == (1, 1)):
         return report(False, "photo must be the (1, 1, H, W) tensor from ae.load_photo")
@@ -55,7 +51,7 @@ def check_oracle_tv(weight, photo, sigma=0.3):
 @torch.no_grad()
 def check_mismatch(answer, denoiser, photo, sigma=0.3):
     """PSNR of a denoiser applied to noise of a level it was not trained for, within 0.3 dB."""
-    if not _number(answer):
+    if _number(answer) is None:
         return report(False, f"answer must be a number of dB, got {type(answer).__name__}")
     if not (hasattr(denoiser, "config") and denoiser.config.kind == "denoising"):
         return report(False, "pass the denoiser you ran (one of the `denoisers` dict), as the second argument")

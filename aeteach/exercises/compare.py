@@ -1,5 +1,4 @@
 """Checks for notebook 09 (every autoencoder compared)."""
-import numbers
 
 import numpy as np
 import torch
@@ -7,18 +6,10 @@ from sklearn.decomposition import PCA
 
 from .. import metrics
 from ..data import corrupt
-from . import report
+from . import number as _number, report
 
 SEEDS = (11, 12, 13)  # the check averages its own noise draws, so any seed the student used is fine
 
-
-def _number(v):
-    """v as a float when it is one real number (Python, numpy or a one-element tensor), else None."""
-    if isinstance(v, torch.Tensor) and v.numel() == 1:
-        v = v.item()
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return None
-    return float(v)
 
 
 def _models_ok(answer, models):

@@ -1,10 +1,9 @@
 """Checks for notebook 04 (denoising autoencoders)."""
-import numbers
 
 import torch
 
 from .. import inference
-from . import report
+from . import number as _number, report
 
 SEEDS = (11, 12, 13)  # the check averages its own noise draws, so any seed the student used is fine
 
@@ -12,14 +11,6 @@ SEEDS = (11, 12, 13)  # the check averages its own noise draws, so any seed the 
 def _is_images(x):
     return isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() == 4
 
-
-def _number(v):
-    """v as a float when it is one real number (Python, numpy or a one-element tensor), else None."""
-    if isinstance(v, torch.Tensor) and v.numel() == 1:
-        v = v.item()
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return None
-    return float(v)
 
 
 def _psnr_gain(model, x, sigma):

@@ -1,10 +1,9 @@
 """Checks for notebook 08 (inpainting): PSNR inside the block, where the hole sits, training at another block size."""
 import math
-import numbers
 
 import torch
 
-from . import report
+from . import number as _number, report
 from ..data import block_occlusion
 
 
@@ -25,9 +24,6 @@ def _model_psnr(model, x, size, position=None):
 def _is_inpainter(model):
     return hasattr(model, "config") and model.config.kind == "inpainting"
 
-
-def _number(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def check_block_psnr(fn, seed=0):
@@ -54,7 +50,7 @@ def check_block_psnr(fn, seed=0):
 
 def check_position(psnr_corner, psnr_centre, model, test, size=3):
     """PSNR inside a size x size block at the top-left corner and at the centre, each within 0.3 dB."""
-    if not (_number(psnr_corner) and _number(psnr_centre)):
+    if _number(psnr_corner) is None or _number(psnr_centre) is None:
         return report(False, "psnr_corner and psnr_centre must be finite numbers of dB")
     if not _is_inpainter(model):
         return report(False, "pass the inpainting model you used (models[3]) as the third argument")

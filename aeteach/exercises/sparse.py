@@ -1,7 +1,7 @@
 """Checks for 02_sparse: active fraction by hand, the KL sparsity penalty by hand, and a top-k function."""
 import torch
 
-from . import close, report
+from . import close, number as _number, report
 from ..losses import kl_sparsity
 from ..metrics import active_fraction
 
@@ -12,13 +12,6 @@ def _codes(codes):
         return None
     return codes.detach()
 
-
-def _number(answer):
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return None
-    return float(answer)
 
 
 def check_active_fraction(codes, answer, threshold=1e-3):

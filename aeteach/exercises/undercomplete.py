@@ -1,24 +1,9 @@
 """Checks for 01_undercomplete: PCA by hand, the subspace a linear autoencoder finds, the best constant per loss."""
-import numpy as np
 import torch
 
-from . import close, report
+from . import close, number as _number, report
 from ..metrics import pca_baseline
 
-
-def _number(answer):
-    """float(answer), or None when it is not a single number."""
-    if isinstance(answer, torch.Tensor):
-        if answer.numel() != 1:
-            return None
-        answer = answer.item()
-    if isinstance(answer, np.ndarray):
-        if answer.size != 1:
-            return None
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, (int, float, np.floating, np.integer)):
-        return None
-    return float(answer)
 
 
 def check_pca_mse(train, test, k, answer):

@@ -5,16 +5,8 @@ import numbers
 import torch
 
 from .. import metrics
-from . import report
+from . import number as _number, report
 
-
-def _number(v):
-    """v as a float when it is one real number (Python, numpy or a one-element tensor), else None."""
-    if isinstance(v, torch.Tensor) and v.numel() == 1:
-        v = v.item()
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return None
-    return float(v)
 
 
 def _is_vae(model):
