@@ -13,6 +13,7 @@ import traceback
 
 import ipywidgets as W
 import numpy as np
+import torch
 from IPython.display import display
 
 from . import inference, plots
@@ -69,6 +70,10 @@ class Worker:
             self._cond.notify_all()
 
     def _loop(self):
+        # Torch ops from a second thread start a second OpenMP team, which competes with the main thread's idle,
+        # still-spinning one: fit ran 3x slower here with 2 threads. One thread for this worker runs at full speed
+        # and leaves the notebook's own setting alone (the setting is per thread).
+        torch.set_num_threads(1)
         while True:
             with self._cond:
                 while self._job is None and not self._closed:
