@@ -456,7 +456,7 @@ class LatentExplorer(Explorer):
         for w in self.dims:
             w.observe(self._guard(lambda change: self._traverse()), names="value")
         self.example.observe(self._guard(lambda change: self._select()), names="value")
-        self.other.observe(self._guard(lambda change: self._interpolate()), names="value")
+        self.other.observe(self._guard(lambda change: self._select()), names="value")
         parts = [W.HTML("<b>Latent space explorer</b>: each point is a test image's code; "
                         + ("click one to pick it, " if self.use_plotly else "") + "move the code units to decode new images."),
                  W.HBox([scatter_view, W.VBox([self.example, *self.dims, W.HTML("the example, and its code decoded"),
@@ -488,7 +488,10 @@ class LatentExplorer(Explorer):
                 w.value = float(np.clip(h[i], w.min, w.max))
         self._traverse()
         self._interpolate()
-        if not self.use_plotly:
+        if self.use_plotly:  # the two chosen examples stay bright, the rest dim
+            with self.scatter.batch_update():
+                self.scatter.data[0].selectedpoints = [self.example.value, self.other.value]
+        else:
             with self._draw:
                 self.fig_scatter = plots.scatter(self.points, self.labels, highlight=[self.example.value, self.other.value],
                                                  fig=self.fig_scatter)
