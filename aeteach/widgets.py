@@ -147,6 +147,15 @@ class Explorer:
         self.status.value = f"<span style='font-size:0.95em'>{html.escape(text)}</span>"
 
 
+def _require(model, who, ok, what):
+    """Refuse a model the explorer cannot show, with what it needs."""
+    config = getattr(model, "config", None)
+    if config is None:
+        raise ValueError(f"{who} needs an aeteach model (from ae.make_model), got {type(model).__name__}")
+    if not ok(config):
+        raise ValueError(f"{who} needs {what}; got kind {config.kind!r} with arch {config.arch!r}")
+
+
 def _trainer(kind, train, test, bottleneck, fit_options, on_partial, **hyper):
     """A job(stop) that trains one model with partial results; returns (model, history) or None if cancelled.
 
@@ -370,6 +379,7 @@ class NoiseExplorer(Explorer):
     """Noise kind and level: corrupt test images and denoise them at once (inference only); retrain on demand."""
 
     def __init__(self, model, test, train=None, n_show=6, epochs=60, time_budget=5.0, seed=0, fit_options=None):
+        _require(model, "NoiseExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (not segmentation)")
         super().__init__()
         self.model, self.test, self.train, self.seed = model, test, train, seed
         self.fit_options = dict(epochs=epochs, time_budget=time_budget, **(fit_options or {}))
@@ -431,6 +441,7 @@ class LatentExplorer(Explorer):
     """Latent space: scatter coloured by label, traversal sliders, interpolation, and for a VAE samples and a grid."""
 
     def __init__(self, model, data, n_points=1000, n_dims=4, use_plotly=None):
+        _require(model, "LatentExplorer", lambda c: c.arch != "unet", "a model with a vector code (arch linear, mlp or conv)")
         super().__init__()
         self.model, self.data = model, data
         self.x = data.x[:n_points]
@@ -519,6 +530,7 @@ class OcclusionExplorer(Explorer):
     """Block size and position sliders: the occluded input and the inpainted output update at once."""
 
     def __init__(self, model, data, n_show=4):
+        _require(model, "OcclusionExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (ideally inpainting)")
         super().__init__()
         self.model, self.x_show = model, data.x[:n_show]
         _, h, w = data.shape
@@ -551,6 +563,9 @@ class SegmentationExplorer(Explorer):
     """Pick an image and a noise level: the predicted mask beside the truth, with IoU."""
 
     def __init__(self, model, data):
+        _require(model, "SegmentationExplorer", lambda c: c.kind == "segmentation", "a segmentation model")
+        if data.y is None or data.y.dim() != 3:
+            raise ValueError("SegmentationExplorer needs data with masks in .y, e.g. ae.load_dataset('shapes', 'test')")
         super().__init__()
         self.model, self.data = model, data
         self.index = W.IntSlider(value=0, min=0, max=len(data) - 1, description="image", **SLIDER)

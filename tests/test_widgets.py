@@ -169,3 +169,12 @@ def test_bad_arguments_are_clear_errors(digits):
         widgets.RegulariserExplorer(*digits, kind="vae")
     with pytest.raises(ValueError, match="start"):
         widgets.BottleneckExplorer(*digits, sizes=(1, 8), start=20)
+    segmenter = ae.make_model("segmentation", (1, 8, 8), 4)
+    with pytest.raises(ValueError, match="LatentExplorer needs a model with a vector code"):
+        widgets.LatentExplorer(segmenter, digits[1])
+    with pytest.raises(ValueError, match="SegmentationExplorer needs a segmentation model"):
+        widgets.SegmentationExplorer(ae.make_model("undercomplete", (1, 8, 8), 4), digits[1])
+    with pytest.raises(ValueError, match="needs data with masks"):
+        widgets.SegmentationExplorer(segmenter, digits[1])
+    with pytest.raises(ValueError, match="needs an aeteach model"):
+        widgets.NoiseExplorer("not a model", digits[1])
