@@ -244,21 +244,17 @@ class Autoencoder(nn.Module):
         """f(x) = h, the code (B, k); for the VAE the posterior mean; for the U-Net a (B, k, H/4, W/4) map."""
         return self._bottleneck(self._features(x)[0])
 
-    def decode(self, h):
-        """g(h) = x'."""
+    def decode(self, h, skips=None):
+        """g(h) = x' (class logits for segmentation); a U-Net with skip connections also needs the encoder's skips."""
         if self.config.arch == "unet":
-            out = self.unet.decode(h)
+            out = self.unet.decode(h, skips)
             return out if self.config.kind == "segmentation" else torch.sigmoid(out)
         return self.decoder(h)
 
     def forward(self, x):
         """The reconstruction g(f(x)) (class logits for segmentation). Never corrupts x."""
         a, skips = self._features(x)
-        h = self._bottleneck(a)
-        if self.config.arch == "unet":
-            out = self.unet.decode(h, skips)
-            return out if self.config.kind == "segmentation" else torch.sigmoid(out)
-        return self.decoder(h)
+        return self.decode(self._bottleneck(a), skips)
 
     def posterior(self, x):
         """VAE only: mean and log-variance of q(z|x), each (B, k)."""
@@ -310,15 +306,11 @@ class Autoencoder(nn.Module):
             mu, logvar = a.chunk(2, dim=1)
             eps = torch.randn(mu.shape, generator=generator, device=mu.device) if generator is not None else torch.randn_like(mu)
             z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick: noise outside the graph
-            terms["recon"] = losses.recon(self.decoder(z), target, "bce", per_example=True)
+            terms["recon"] = losses.recon(self.decode(z), target, "bce", per_example=True)
             terms["kl"] = losses.kl(mu, logvar)
         else:
             h = self._bottleneck(a)
-            if cfg.arch == "unet":
-                out = self.unet.decode(h, skips)
-                x_hat = out if cfg.kind == "segmentation" else torch.sigmoid(out)
-            else:
-                x_hat = self.decoder(h)
+            x_hat = self.decode(h, skips)
             terms["recon"] = losses.recon(x_hat, target, "ce" if cfg.kind == "segmentation" else cfg.loss)
             if cfg.kind == "sparse_l1":
                 terms["l1"] = losses.l1(h)

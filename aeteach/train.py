@@ -10,7 +10,6 @@ from tqdm.auto import tqdm
 
 from .data import Dataset, load_dataset
 
-EVENTS = ("step_end", "epoch_end")
 DEFAULT_EPOCHS = 60
 # Adam's step size by architecture: small dense models tolerate (and converge fastest with) a large one
 DEFAULT_LR = {"linear": 1e-2, "mlp": 1e-2, "conv": 3e-3, "unet": 3e-3}
