@@ -10,11 +10,6 @@ from aeteach.exercises import compare as ex
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return ae.load_dataset("digits"), ae.load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="module")
 def models(digits):
     train, _ = digits
     out = {}

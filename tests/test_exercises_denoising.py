@@ -8,11 +8,6 @@ from aeteach.exercises import denoising as ex
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return ae.load_dataset("digits"), ae.load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="module")
 def sweep(digits):
     train, _ = digits
     models = {}

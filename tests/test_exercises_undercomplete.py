@@ -1,14 +1,8 @@
 """Exercise checks of 01_undercomplete: the solutions pass, typical mistakes get a hint."""
-import pytest
 import torch
 
 import aeteach as ae
 from aeteach.exercises import undercomplete as ex
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return ae.load_dataset("digits"), ae.load_dataset("digits", "test")
 
 
 def _pca_mse(fit_on, evaluate, k):

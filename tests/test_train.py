@@ -8,11 +8,6 @@ import aeteach as ae
 from aeteach import metrics
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return ae.load_dataset("digits"), ae.load_dataset("digits", "test")
-
-
 @pytest.mark.parametrize("k", [2, 4, 8])
 def test_linear_autoencoder_reaches_pca(digits, k):
     train, test = digits

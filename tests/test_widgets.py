@@ -8,11 +8,6 @@ from aeteach import inference, widgets
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return ae.load_dataset("digits"), ae.load_dataset("digits", "test")
-
-
-@pytest.fixture(scope="module")
 def trained(digits):
     """Small trained models shared by the inference-only explorers."""
     train, _ = digits
