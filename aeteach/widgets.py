@@ -2,18 +2,21 @@
 
 Widgets only wire controls to the engine: training is aeteach.fit, images and numbers come from
 aeteach.inference, figures from aeteach.plots. Sliders that only need inference update persistent
-figures at once; sliders that need training hand the job to one background worker per explorer,
-which a newer value cancels, and finished models are cached per setting so going back is instant.
-Errors inside callbacks are shown in the explorer, which keeps working.
+figures at once; sliders that need training hand the job to the explorer's worker (aeteach.worker:
+a background thread that a newer value cancels, or inline in the callback where updates from threads
+do not reach the page, as on Colab), and finished models are cached per setting so going back is instant.
+Errors inside callbacks are shown in the explorer, with their traceback, and the explorer keeps working.
+Everything here runs under ipywidgets 7.7+ and 8.
 """
 import html
+import os
 import sys
 import threading
 import traceback
+import warnings
 
 import ipywidgets as W
 import numpy as np
-import torch
 from IPython.display import display
 
 from . import inference, plots
@@ -21,6 +24,7 @@ from .data import NOISE_RANGES, SHAPE_CLASSES
 from .metrics import pca_curve
 from .models import make_model
 from .train import fit
+from .worker import Worker
 
 # one label width for every control, so slider tracks line up under each other
 STYLE = {"description_width": "170px"}
@@ -33,77 +37,31 @@ def _image(value=b""):
 PARTIAL_EVERY = 0.25  # seconds between partial results while training (drawing them costs ~50 ms)
 
 
-def plotly_widgets_work():
-    """plotly FigureWidget needs anywidget and a front end that renders it; Colab's does not today."""
+def front_end():
+    """'colab' or 'vscode' where the kernel can tell (their front ends draw no anywidget, e.g. plotly 6 figures), else None."""
     if "google.colab" in sys.modules:
-        return False
-    try:
-        import anywidget  # noqa: F401
-        import plotly.graph_objects as go
-        go.FigureWidget()
-        return True
-    except Exception:
-        return False
+        return "colab"
+    if "VSCODE_PID" in os.environ:  # set in kernels that VS Code starts (plotly's own renderer choice reads it too)
+        return "vscode"
+    return None
 
 
-class Worker:
-    """One background thread that runs the newest job; submitting a job cancels the one running."""
-
-    def __init__(self, name):
-        self._cond = threading.Condition()
-        self._job, self._stop, self._busy, self._closed = None, threading.Event(), False, False
-        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self.thread.start()
-
-    def submit(self, job):
-        """job(stop) runs on the worker; stop is a threading.Event set when a newer job arrives."""
-        with self._cond:
-            self._stop.set()
-            self._job = job
-            self._cond.notify_all()
-
-    def close(self):
-        """Cancel any job and end the thread."""
-        with self._cond:
-            self._job, self._closed = None, True
-            self._stop.set()
-            self._cond.notify_all()
-
-    def _loop(self):
-        # Torch ops from a second thread start a second OpenMP team, which competes with the main thread's idle,
-        # still-spinning one: fit ran 3x slower here with 2 threads. One thread for this worker runs at full speed
-        # and leaves the notebook's own setting alone (the setting is per thread).
-        torch.set_num_threads(1)
-        while True:
-            with self._cond:
-                while self._job is None and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                job, self._job = self._job, None
-                self._stop = stop = threading.Event()
-                self._busy = True
-            try:
-                job(stop)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
-
-    def wait(self, timeout=120):
-        """Block until no job is queued or running; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._job is None and not self._busy, timeout)
+def _close_all(widget):
+    """Close a widget and every widget inside it, so the kernel forgets them (closing a box leaves its children)."""
+    for child in getattr(widget, "children", ()):
+        _close_all(child)
+    widget.close()
 
 
 class Explorer:
-    """Shared plumbing: status line, error box, background worker, one-line display."""
+    """Shared plumbing: status line, error box, where training runs (see aeteach.worker), one-line display."""
 
-    def __init__(self):
+    def __init__(self, retrain=None):
+        self.worker = Worker(type(self).__name__, retrain)  # validates retrain before any widget exists
         self.status = W.HTML()
+        # errors and their tracebacks go into HTML, not an Output widget: classic Notebook 6.5 with ipywidgets 7.8
+        # cannot render an Output widget, and one inside the explorer would blank all of it
         self.error = W.HTML(layout=W.Layout(max_width="900px"))
-        self.log = W.Output(layout=W.Layout(max_height="160px", overflow="auto"))
-        self.worker = Worker(type(self).__name__)
         self._draw = threading.RLock()  # one figure draw at a time: the UI thread and the worker share figures
         self.widget = None  # subclasses build it
 
@@ -111,17 +69,28 @@ class Explorer:
         """Display the explorer (a notebook cell can also just end with the explorer)."""
         display(self.widget)
 
+    # ipywidgets 7 widgets display through _ipython_display_, ipywidgets 8 ones through _repr_mimebundle_;
+    # IPython prefers the first, and both hand over to the widget, so an explorer displays under either
+    def _ipython_display_(self):
+        display(self.widget)
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = getattr(self.widget, "_repr_mimebundle_", None)
+        if bundle is not None:
+            return bundle(**kwargs)
+        return {"text/plain": repr(self.widget),
+                "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                             "model_id": self.widget.model_id}}
 
     def wait(self, timeout=120):
         """Wait for background training to finish (tests and scripted demos)."""
         return self.worker.wait(timeout)
 
     def close(self):
-        """Stop the background worker and remove the explorer's widgets from the page."""
+        """Stop any training and close the explorer's widgets (they leave the page and the kernel)."""
         self.worker.close()
-        self.widget.close()
+        if self.widget is not None:
+            _close_all(self.widget)
 
     def _guard(self, fn):
         """Wrap a callback so an error is shown in the explorer instead of vanishing."""
@@ -135,10 +104,11 @@ class Explorer:
         return wrapped
 
     def _report(self, err):
-        msg = f"{type(err).__name__}: {err}"
-        self.error.value = f"<span style='color:#b00020'><b>Error:</b> {html.escape(msg)}</span>"
-        # append_stdout, not print: from a worker thread, print lands in whatever cell runs now
-        self.log.append_stdout("".join(traceback.format_exception(err)))
+        msg = html.escape(f"{type(err).__name__}: {err}")
+        tb = html.escape("".join(traceback.format_exception(err)))
+        self.error.value = (f"<div style='color:#b00020'><b>Error:</b> {msg}</div>"
+                            f"<details><summary>traceback</summary><pre style='font-size:0.85em; white-space:pre-wrap;"
+                            f" max-height:16em; overflow:auto'>{tb}</pre></details>")
 
     def _submit(self, job):
         self.worker.submit(self._guard(job))
@@ -179,8 +149,8 @@ class BottleneckExplorer(Explorer):
     """Bottleneck size slider: retrains, shows reconstructions, the loss curve and test MSE against k beside PCA."""
 
     def __init__(self, train, test, kind="undercomplete", sizes=(1, 64), start=8, epochs=60, time_budget=3.0, n_show=8,
-                 fit_options=None, **hyper):
-        super().__init__()
+                 fit_options=None, retrain=None, **hyper):
+        super().__init__(retrain)
         lo, hi = sizes
         d = int(np.prod(train.shape))
         if not (1 <= lo <= start <= hi):
@@ -199,7 +169,7 @@ class BottleneckExplorer(Explorer):
         self.slider.observe(self._guard(self._on_k), names="value")
         self.widget = W.VBox([
             W.HTML("<b>Bottleneck explorer</b>: drag k, the size of the code h = f(x)."),
-            W.HBox([self.slider, self.status]), W.HTML("top row: test images x; bottom row: reconstructions g(f(x))"), self.images, W.HBox([self.loss_img, self.curve_img]), self.error, self.log])
+            W.HBox([self.slider, self.status]), W.HTML("top row: test images x; bottom row: reconstructions g(f(x))"), self.images, W.HBox([self.loss_img, self.curve_img]), self.error])
         self._draw_curve()
         self._on_k({"new": start})
 
@@ -273,8 +243,8 @@ class RegulariserExplorer(Explorer):
     """Regularisation strength slider: activation histogram, active/dead units, features, Jacobian norm, trade-off."""
 
     def __init__(self, train, test, kind="sparse_l1", bottleneck=None, epochs=40, time_budget=3.0, n_features=16,
-                 fit_options=None, **hyper):
-        super().__init__()
+                 fit_options=None, retrain=None, **hyper):
+        super().__init__(retrain)
         if kind not in REGULARISERS:
             raise ValueError(f"kind must be one of {', '.join(REGULARISERS)}, got {kind!r}")
         label, self.param, (lo, hi), start, self.quantity = REGULARISERS[kind]
@@ -307,7 +277,7 @@ class RegulariserExplorer(Explorer):
             W.HBox([W.VBox(self.controls), self.status]), self.numbers,
             W.HBox([self.hist_img, self.trade_img]),
             W.HTML("learned features: what each code unit adds to the output, g(s e_i) - g(0) (red +, blue -)"), self.feat_img,
-            self.error, self.log])
+            self.error])
         self._request()
 
     def setting(self):
@@ -378,9 +348,9 @@ class RegulariserExplorer(Explorer):
 class NoiseExplorer(Explorer):
     """Noise kind and level: corrupt test images and denoise them at once (inference only); retrain on demand."""
 
-    def __init__(self, model, test, train=None, n_show=6, epochs=60, time_budget=5.0, seed=0, fit_options=None):
+    def __init__(self, model, test, train=None, n_show=6, epochs=60, time_budget=5.0, seed=0, fit_options=None, retrain=None):
         _require(model, "NoiseExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (not segmentation)")
-        super().__init__()
+        super().__init__(retrain)
         self.model, self.test, self.train, self.seed = model, test, train, seed
         self.fit_options = dict(epochs=epochs, time_budget=time_budget, **(fit_options or {}))
         self.x_show = test.x[:n_show]
@@ -400,7 +370,7 @@ class NoiseExplorer(Explorer):
         self.widget = W.VBox([
             W.HTML("<b>Noise explorer</b>: the denoiser runs on corrupted test images as you move the slider."),
             W.HBox([self.kind, self.level]), W.HBox([self.retrain, self.status]), self.readout,
-            W.HTML("rows: clean, noisy, denoised"), self.images, self.error, self.log])
+            W.HTML("rows: clean, noisy, denoised"), self.images, self.error])
         self._update()
 
     def _update(self):
@@ -437,8 +407,28 @@ class NoiseExplorer(Explorer):
         self._submit(job)
 
 
+def _choose_plotly(use_plotly):
+    """The latent scatter is a matplotlib picture unless use_plotly=True asks for a plotly FigureWidget.
+
+    The picture works in every front end and keeps saved widget state small. A FigureWidget adds hover and
+    click-to-pick in JupyterLab and Notebook 7, but plotly 6 and later ship it as an anywidget that carries
+    its 5 MB JavaScript bundle in the widget state, and neither VS Code nor Colab draws it today.
+    """
+    if use_plotly is None or use_plotly is False:
+        return False
+    if use_plotly is not True:
+        raise ValueError(f"use_plotly must be True, False or None, got {use_plotly!r}")
+    if front_end() is not None:
+        warnings.warn(f"use_plotly=True: plotly FigureWidgets do not draw in {front_end()} today; "
+                      "use_plotly=False shows the same scatter as a picture", stacklevel=3)
+    return True
+
+
 class LatentExplorer(Explorer):
-    """Latent space: scatter coloured by label, traversal sliders, interpolation, and for a VAE samples and a grid."""
+    """Latent space: scatter coloured by label, traversal sliders, interpolation, and for a VAE samples and a grid.
+
+    use_plotly=True swaps the scatter picture for a plotly FigureWidget with hover and click (see _choose_plotly).
+    """
 
     def __init__(self, model, data, n_points=1000, n_dims=4, use_plotly=None):
         _require(model, "LatentExplorer", lambda c: c.arch != "unet", "a model with a vector code (arch linear, mlp or conv)")
@@ -447,7 +437,7 @@ class LatentExplorer(Explorer):
         self.x = data.x[:n_points]
         self.labels = None if data.y is None or data.y.dim() != 1 else data.y[:n_points].numpy()
         self.points, axes = inference.latent_2d(model, self.x)
-        self.use_plotly = plotly_widgets_work() if use_plotly is None else use_plotly
+        self.use_plotly = _choose_plotly(use_plotly)
         if self.use_plotly:
             hover = [f"example {i}" + (f", label {data.classes[l] if data.classes else l}" if self.labels is not None else "")
                      for i, l in enumerate(self.labels if self.labels is not None else range(len(self.x)))]
@@ -483,7 +473,7 @@ class LatentExplorer(Explorer):
                 grid = plots.image_grid(np.split(inference.normal_grid(model, 8), 8), cell=40, gap=1)
                 self.grid_img = _image(plots.png(grid))
                 parts += [W.HTML("decoded grid over standard-normal quantiles of z1 (across) and z2 (down)"), self.grid_img]
-        self.widget = W.VBox(parts + [self.error, self.log])
+        self.widget = W.VBox(parts + [self.error])
         self._select()
         if model.config.kind == "vae":
             self._sample()
@@ -545,7 +535,7 @@ class OcclusionExplorer(Explorer):
                               W.HBox([W.VBox([self.size, self.top, self.left]), self.status]), self.readout,
                               W.HTML("rows: original, occluded (the model sees zeros in the block; shown grey here), inpainted"),
                               self.images,
-                              self.error, self.log])
+                              self.error])
         self._update()
 
     def _update(self):
@@ -577,7 +567,7 @@ class SegmentationExplorer(Explorer):
         self.widget = W.VBox([W.HTML(f"<b>Segmentation explorer</b>: classes {classes}."),
                               W.HBox([W.VBox([self.index, self.noise]), self.status]), self.readout,
                               W.HTML("input image; true mask; predicted mask"), self.images,
-                              self.error, self.log])
+                              self.error])
         self._update()
 
     def _update(self):

@@ -106,7 +106,7 @@ def test_callback_errors_are_shown_and_the_explorer_keeps_working(digits, traine
     monkeypatch.setattr(inference, "denoise", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("model exploded")))
     explorer.level.value = 0.4
     assert "model exploded" in explorer.error.value
-    assert any("model exploded" in o.get("text", "") for o in explorer.log.outputs)  # traceback kept in the widget
+    assert "Traceback" in explorer.error.value and "test_widgets.py" in explorer.error.value  # the traceback, in HTML
     monkeypatch.setattr(inference, "denoise", real)
     explorer.level.value = 0.2
     assert explorer.error.value == "" and "0.2" not in explorer.error.value
@@ -173,3 +173,112 @@ def test_bad_arguments_are_clear_errors(digits):
         widgets.SegmentationExplorer(segmenter, digits[1])
     with pytest.raises(ValueError, match="needs an aeteach model"):
         widgets.NoiseExplorer("not a model", digits[1])
+
+
+# ---------------------------------------------------------------- front ends: display, retrain modes, errors
+
+def _published(obj):
+    """The mime bundles IPython publishes when a cell shows obj (as a notebook front end receives them)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    shell = InteractiveShell.instance()
+    sent = []
+    real = shell.display_pub.publish
+    shell.display_pub.publish = lambda data, *a, **k: sent.append(data)
+    try:
+        display(obj)
+    finally:
+        shell.display_pub.publish = real
+    return sent
+
+
+def _descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _descendants(child)
+
+
+def test_explorers_display_as_a_live_widget_under_the_installed_ipywidgets(digits, trained):
+    # ipywidgets 7 has no _repr_mimebundle_ on its boxes: the explorer must still reach the front end as a widget view
+    explorer = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    views = [d["application/vnd.jupyter.widget-view+json"] for d in _published(explorer)
+             if "application/vnd.jupyter.widget-view+json" in d]
+    assert [v["model_id"] for v in views] == [explorer.widget.model_id]
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+
+
+def test_no_explorer_holds_an_output_widget(digits, trained):
+    # classic Notebook 6.5 + ipywidgets 7.8 cannot render Output widgets, which blanked whole explorers
+    import ipywidgets as W
+    explorers = [widgets.NoiseExplorer(trained["denoising"], digits[1]),
+                 widgets.LatentExplorer(trained["vae"], digits[1], n_points=100),
+                 widgets.OcclusionExplorer(trained["inpainting"], digits[1]),
+                 widgets.BottleneckExplorer(*digits, epochs=2, start=2, retrain="inline")]
+    for explorer in explorers:
+        assert not [w for w in _descendants(explorer.widget) if isinstance(w, W.Output)], type(explorer).__name__
+
+
+def test_inline_mode_trains_in_the_callback_and_sends_partial_results_from_it(digits):
+    threads = threading.active_count()
+    explorer = widgets.BottleneckExplorer(*digits, epochs=6, start=3, retrain="inline")
+    assert explorer.worker.mode == "inline" and explorer.worker.thread is None
+    assert explorer.shown_k == 3  # trained before the constructor returned
+    shown = []
+    explorer.images.observe(lambda change: shown.append(threading.current_thread().name), names="value")
+    explorer.slider.value = 9  # returns only when k = 9 is trained
+    assert explorer.shown_k == 9 and explorer.model.config.bottleneck == 9 and "k = 9: trained" in explorer.status.value
+    assert len(shown) >= 2  # a partial result, then the final one ...
+    assert set(shown) == {threading.current_thread().name}  # ... all sent from the callback's own thread
+    assert threading.active_count() == threads
+
+
+def test_retrain_mode_comes_from_the_argument_the_environment_or_colab(digits, monkeypatch):
+    import sys
+    import types
+    from aeteach import worker
+    monkeypatch.delenv("AETEACH_RETRAIN", raising=False)
+    assert worker.retrain_mode() == "background"
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert worker.retrain_mode() == "inline"  # Colab drops widget updates sent from threads
+    assert worker.retrain_mode("background") == "background"  # the argument wins
+    monkeypatch.setenv("AETEACH_RETRAIN", "background")
+    assert worker.retrain_mode() == "background"
+    monkeypatch.setenv("AETEACH_RETRAIN", "threads")
+    with pytest.raises(ValueError, match="AETEACH_RETRAIN must be one of background, inline, got 'threads'"):
+        widgets.BottleneckExplorer(*digits, start=2)
+    with pytest.raises(ValueError, match="retrain must be one of background, inline"):
+        widgets.RegulariserExplorer(*digits, retrain="sync")
+
+
+def test_errors_in_inline_training_are_shown(digits, monkeypatch):
+    monkeypatch.setattr(widgets, "fit", lambda *a, **k: (_ for _ in ()).throw(ValueError("lr must be a positive number")))
+    explorer = widgets.BottleneckExplorer(*digits, start=2, retrain="inline")
+    assert "lr must be a positive number" in explorer.error.value and "Traceback" in explorer.error.value
+
+
+def test_latent_scatter_is_a_picture_unless_plotly_is_asked_for(digits, trained, monkeypatch):
+    import ipywidgets as W
+    explorer = widgets.LatentExplorer(trained["vae"], digits[1], n_points=100)
+    assert not explorer.use_plotly and isinstance(explorer.scatter_img, W.Image)
+    monkeypatch.setenv("VSCODE_PID", "1234")
+    assert widgets.front_end() == "vscode"
+    with pytest.warns(UserWarning, match="do not draw in vscode"):
+        widgets.LatentExplorer(trained["vae"], digits[1], n_points=100, use_plotly=True)
+    with pytest.raises(ValueError, match="use_plotly must be True, False or None"):
+        widgets.LatentExplorer(trained["vae"], digits[1], use_plotly="yes")
+
+
+def test_close_closes_every_widget_of_the_explorer(digits, trained):
+    explorer = widgets.LatentExplorer(trained["vae"], digits[1], n_points=100, use_plotly=True)
+    inner = list(_descendants(explorer.widget))
+    assert len(inner) > 10
+    explorer.close()
+    assert all(w.comm is None for w in inner)
+
+
+def test_a_failing_constructor_starts_no_thread(digits):
+    threads = threading.active_count()
+    with pytest.raises(ValueError):
+        widgets.BottleneckExplorer(*digits, sizes=(1, 8), start=20)
+    assert threading.active_count() == threads
