@@ -282,3 +282,15 @@ def test_a_failing_constructor_starts_no_thread(digits):
     with pytest.raises(ValueError):
         widgets.BottleneckExplorer(*digits, sizes=(1, 8), start=20)
     assert threading.active_count() == threads
+
+
+def test_on_a_faked_colab_explorers_train_inline_and_draw_pictures(digits, trained, monkeypatch):
+    import sys
+    import types
+    monkeypatch.delenv("AETEACH_RETRAIN", raising=False)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert widgets.front_end() == "colab"
+    explorer = widgets.RegulariserExplorer(*digits, kind="topk", bottleneck=16, epochs=2)
+    assert explorer.worker.mode == "inline" and explorer.worker.thread is None and explorer.model is not None
+    latent = widgets.LatentExplorer(trained["vae"], digits[1], n_points=50)
+    assert not latent.use_plotly
