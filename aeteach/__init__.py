@@ -4,6 +4,6 @@ from .data import (CORRUPTIONS, DATASETS, NOISE_RANGES, Dataset, DatasetUnavaila
                    gaussian_noise, load_dataset, load_photo, masking_noise, salt_and_pepper)
 from .losses import KINDS, VARIANTS
 from .models import Autoencoder, load, make_model, save
-from .train import History, TrainingDiverged, choose_device, evaluate, fit
+from .train import History, TrainingDiverged, choose_device, choose_precision, describe_device, evaluate, fit
 
 __version__ = "0.1.0"

@@ -198,13 +198,14 @@ class Autoencoder(nn.Module):
         c, h, w = cfg.input_shape
         d = c * h * w
         code = 2 * cfg.bottleneck if cfg.kind == "vae" else cfg.bottleneck  # the VAE encodes mean and log-variance
-        out = nn.Sigmoid()  # images live in [0, 1]
+        # decoders end in logits; decode() applies the sigmoid (images live in [0, 1]), so a BCE loss can
+        # take the logits directly (see losses.recon)
         if cfg.arch == "linear":
             self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(d, code))
             self.decoder = nn.Sequential(nn.Linear(code, d), nn.Unflatten(1, cfg.input_shape))
         elif cfg.arch == "mlp":
             self.encoder = nn.Sequential(nn.Flatten(), _mlp((d, *cfg.hidden, code)))
-            self.decoder = nn.Sequential(_mlp((cfg.bottleneck, *cfg.hidden[::-1], d), out), nn.Unflatten(1, cfg.input_shape))
+            self.decoder = nn.Sequential(_mlp((cfg.bottleneck, *cfg.hidden[::-1], d)), nn.Unflatten(1, cfg.input_shape))
         elif cfg.arch == "conv":
             c1, c2 = cfg.channels
             flat = (c2, h // 4, w // 4)
@@ -215,7 +216,7 @@ class Autoencoder(nn.Module):
             self.decoder = nn.Sequential(
                 nn.Linear(cfg.bottleneck, math.prod(flat)), nn.ReLU(), nn.Unflatten(1, flat),
                 nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),
-                nn.ConvTranspose2d(c1, c, 4, stride=2, padding=1), out)
+                nn.ConvTranspose2d(c1, c, 4, stride=2, padding=1))
         else:
             out_ch = cfg.n_classes if cfg.kind == "segmentation" else c
             self.unet = UNet(c, out_ch, cfg.bottleneck, cfg.channels, cfg.skip)
@@ -244,12 +245,17 @@ class Autoencoder(nn.Module):
         """f(x) = h, the code (B, k); for the VAE the posterior mean; for the U-Net a (B, k, H/4, W/4) map."""
         return self._bottleneck(self._features(x)[0])
 
+    def _logits(self, h, skips=None):
+        """The decoder's output before its sigmoid (class logits for segmentation; the image itself for linear)."""
+        return self.unet.decode(h, skips) if self.config.arch == "unet" else self.decoder(h)
+
+    def _output(self, logits):
+        # the linear autoencoder is the PCA case (no sigmoid); segmentation keeps its class logits
+        return logits if self.config.arch == "linear" or self.config.kind == "segmentation" else torch.sigmoid(logits)
+
     def decode(self, h, skips=None):
         """g(h) = x' (class logits for segmentation); a U-Net with skip connections also needs the encoder's skips."""
-        if self.config.arch == "unet":
-            out = self.unet.decode(h, skips)
-            return out if self.config.kind == "segmentation" else torch.sigmoid(out)
-        return self.decoder(h)
+        return self._output(self._logits(h, skips))
 
     def forward(self, x):
         """The reconstruction g(f(x)) (class logits for segmentation). Never corrupts x."""
@@ -306,12 +312,14 @@ class Autoencoder(nn.Module):
             mu, logvar = a.chunk(2, dim=1)
             eps = torch.randn(mu.shape, generator=generator, device=mu.device) if generator is not None else torch.randn_like(mu)
             z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick: noise outside the graph
-            terms["recon"] = losses.recon(self.decode(z), target, "bce", per_example=True)
+            terms["recon"] = losses.recon(self._logits(z), target, "bce", per_example=True)
             terms["kl"] = losses.kl(mu, logvar)
         else:
             h = self._bottleneck(a)
-            x_hat = self.decode(h, skips)
-            terms["recon"] = losses.recon(x_hat, target, "ce" if cfg.kind == "segmentation" else cfg.loss)
+            loss = "ce" if cfg.kind == "segmentation" else cfg.loss
+            logits = self._logits(h, skips)
+            x_hat = logits if loss in losses.LOGIT_LOSSES else self._output(logits)
+            terms["recon"] = losses.recon(x_hat, target, loss)
             if cfg.kind == "sparse_l1":
                 terms["l1"] = losses.l1(h)
             elif cfg.kind == "sparse_kl":

@@ -1,4 +1,4 @@
-"""Device choice and fit(): a plain, fast training loop that reports every loss term separately."""
+"""Device and precision choice, and fit(): a plain, fast training loop that reports every loss term separately."""
 import math
 import os
 import time
@@ -42,6 +42,44 @@ def choose_device(device="auto"):
     return dev
 
 
+PRECISIONS = ("bf16", "fp32")
+
+
+def choose_precision(device="auto"):
+    """'bf16' autocast where the GPU runs it natively (CUDA compute capability 8.0+: A100, RTX 30xx, H100 ...), else 'fp32'.
+
+    A T4 (7.5) reports bf16 as supported but emulates it, and cuDNN has no bf16 convolutions below 8.0,
+    so there, on MPS and on the CPU float32 is the faster and exact choice. The AETEACH_PRECISION
+    variable ('bf16' or 'fp32') overrides; the loss terms are computed in float32 either way.
+    """
+    dev = choose_device(device)
+    asked = os.environ.get("AETEACH_PRECISION", "")
+    if asked:
+        if asked not in PRECISIONS:
+            raise ValueError(f"AETEACH_PRECISION must be one of {', '.join(PRECISIONS)} (or unset), got {asked!r}")
+        if asked == "bf16" and dev.type not in ("cuda", "cpu"):
+            raise ValueError(f"AETEACH_PRECISION=bf16 works on CUDA and the CPU; on {dev.type} unset it or use fp32")
+        return asked
+    if dev.type == "cuda" and torch.cuda.get_device_capability(dev) >= (8, 0):
+        return "bf16"
+    return "fp32"
+
+
+def describe_device(device=None):
+    """One line for a notebook's setup cell, e.g. 'cuda (Tesla T4, capability 7.5), precision fp32'."""
+    dev = choose_device(device)
+    where = str(dev)
+    if dev.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(dev)
+        where += f" ({torch.cuda.get_device_name(dev)}, capability {major}.{minor})"
+    return f"{where}, precision {choose_precision(dev)}"
+
+
+def _autocast(device, precision):
+    # bf16 halves the memory traffic of matrix products and convolutions; the loss terms stay float32 (losses.fp32)
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+
+
 class TrainingDiverged(RuntimeError):
     """A loss term became NaN or inf; the model keeps its last good weights and `history` what came before."""
 
@@ -59,6 +97,7 @@ class History:
     test: dict = field(default_factory=dict)     # term -> value on the test set after each epoch
     seconds: list = field(default_factory=list)  # training time at the end of each epoch
     stopped: str = None  # why training ended early: 'interrupted', 'time_budget', 'stop' or 'diverged'
+    precision: str = None  # 'bf16' or 'fp32': the autocast fit ran under (see choose_precision)
 
     def __post_init__(self):
         for d in (self.steps, self.train, self.test):
@@ -78,7 +117,9 @@ class History:
 
     def __repr__(self):
         last = ", ".join(f"{t}={v:.4g}" for t, v in (self.final("test") or self.final("train")).items())
-        return f"History({self.epochs} epochs, {len(self.steps[self.terms[0]])} steps, {self.seconds[-1] if self.seconds else 0:.2f}s; {last})"
+        where = f", {self.precision}" if self.precision else ""
+        return (f"History({self.epochs} epochs, {len(self.steps[self.terms[0]])} steps, "
+                f"{self.seconds[-1] if self.seconds else 0:.2f}s{where}; {last})")
 
 
 @dataclass
@@ -118,21 +159,17 @@ def _generator(device, seed):
         return None
 
 
-def _autocast(device):
-    # bf16 on CUDA roughly halves memory traffic; CPU and MPS stay in float32 for exact, repeatable numbers
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-
-
 def evaluate(model, data, batch_size=256, seed=0, device=None):
     """Mean of every loss term over `data`, in eval mode (the same corruption draws for the same seed)."""
     x, y = _xy(data)
-    dev = next(model.parameters()).device if device is None else device
+    dev = next(model.parameters()).device if device is None else torch.device(device)
+    precision = choose_precision(dev)
     gen = _generator(dev, seed)
     was_training = model.training
     model.eval()
     sums, n = {}, 0
     # no_grad everywhere except the contractive term, whose Jacobian torch.func computes regardless
-    with torch.no_grad(), _autocast(dev):
+    with torch.no_grad(), _autocast(dev, precision):
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].to(dev, non_blocking=True)
             yb = None if y is None or not model.needs_target else y[i:i + batch_size].to(dev, non_blocking=True)
@@ -153,6 +190,7 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
     batch_size, lr: None picks DEFAULT_BATCH and DEFAULT_LR (Adam) for the model's architecture.
     callbacks: functions fn(event, state) called on 'step_end' and 'epoch_end'; state.stop = True ends training.
     stop: a threading.Event (or anything with is_set()) another thread can set to end training.
+    Runs under bf16 autocast where choose_precision(device) says so (history.precision records it).
     NaN/inf in a loss term raises TrainingDiverged naming the term, with the last good weights restored.
     Ctrl-C (a kernel interrupt) ends training early and leaves the model usable.
     """
@@ -190,7 +228,7 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
     if test_set is not None:
         test_set = Dataset(x_test.to(dev), None if y_test is None else y_test.to(dev), "test")
     names = model.config.terms
-    history = History(terms=names)
+    history = History(terms=names, precision=choose_precision(dev))
     state = TrainState(model=model, history=history, device=dev)
     # fused Adam updates all parameters in one kernel: for small models the per-step overhead is the cost
     # beta2 = 0.99 (as nanoGPT uses 0.95) adapts faster to the changing gradient scale of short runs
@@ -213,7 +251,7 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
             rows = []
             for i in range(0, n, batch_size):
                 idx = perm[i:i + batch_size]
-                with _autocast(dev):
+                with _autocast(dev, history.precision):
                     terms = model.loss_terms(x[idx], None if y is None else y[idx], generator=noise_gen)
                 opt.zero_grad(set_to_none=True)
                 terms["total"].backward()

@@ -1,6 +1,7 @@
 """The autoencoder family: shapes, the exact penalties, checkpoints and input validation."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 import aeteach as ae
 from aeteach import losses
@@ -70,6 +71,37 @@ def test_vae_terms_form_an_elbo_in_nats():
     mu, logvar = model.posterior(x)
     assert torch.allclose(model.encode(x), mu)
     assert model.sample(9, generator=torch.Generator().manual_seed(0)).shape == (9, *SHAPE)
+
+
+def test_bce_reconstruction_takes_logits_and_is_the_bernoulli_nll():
+    gen = torch.Generator().manual_seed(0)
+    logits, x = torch.randn(5, *SHAPE, generator=gen) * 4, torch.rand(5, *SHAPE, generator=gen)
+    # the reference in float64: in float32 1 - sigmoid(l) itself loses digits for large l
+    nll = F.binary_cross_entropy(torch.sigmoid(logits.double()), x.double(), reduction="none").flatten(1).sum(1).mean()
+    assert losses.recon(logits, x, "bce", per_example=True).item() == pytest.approx(nll.item(), rel=1e-6)
+    # where the sigmoid saturates the loss stays finite and keeps growing with the logit (probabilities would clamp)
+    far = losses.recon(torch.tensor([[-40.0, 40.0]]), torch.tensor([[1.0, 0.0]]), "bce", per_example=True)
+    assert far.item() == pytest.approx(80.0)
+
+
+def test_vae_recon_is_the_cross_entropy_of_its_decoded_probabilities():
+    model = ae.make_model("vae", SHAPE, 3, beta=0.0)
+    x = torch.rand(4, *SHAPE)
+    mu, _ = model.posterior(x)
+    p = model.decode(mu)
+    assert p.min() >= 0 and p.max() <= 1
+    expected = F.binary_cross_entropy(p, x, reduction="none").flatten(1).sum(1).mean()
+    assert torch.allclose(losses.recon(model._logits(mu), x, "bce", per_example=True), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch, keys", [
+    ("mlp", ["encoder.1.0", "encoder.1.2", "decoder.0.0", "decoder.0.2"]),
+    ("conv", ["encoder.0", "encoder.2", "encoder.5", "decoder.0", "decoder.3", "decoder.5"]),
+])
+def test_checkpoint_layout_is_unchanged(arch, keys):
+    # decoders used to end in an nn.Sigmoid module; it had no weights, so older checkpoints still load
+    names = list(ae.make_model("vae", SHAPE, 2, arch=arch).state_dict())
+    assert names == [f"{k}.{w}" for k in keys for w in ("weight", "bias")]
 
 
 def test_topk_has_exactly_k_nonzero_units():
