@@ -9,11 +9,14 @@ Errors inside callbacks are shown in the explorer, with their traceback, and the
 Everything here runs under ipywidgets 7.7+ and 8.
 """
 import html
+import math
 import os
 import sys
 import threading
 import traceback
 import warnings
+import weakref
+from collections import OrderedDict
 
 import ipywidgets as W
 import numpy as np
@@ -22,7 +25,8 @@ from IPython.display import display
 from . import inference, plots
 from .data import NOISE_RANGES, SHAPE_CLASSES
 from .metrics import pca_curve
-from .models import make_model
+from .losses import KINDS
+from .models import make_config, make_model
 from .train import fit
 from .worker import Worker
 
@@ -35,6 +39,9 @@ def _image(value=b""):
     # flex-start: inside a VBox an image would otherwise be stretched to the full width (blurry, huge)
     return W.Image(value=value, format="png", layout=W.Layout(align_self="flex-start", max_width="100%"))
 PARTIAL_EVERY = 0.25  # seconds between partial results while training (drawing them costs ~50 ms)
+CACHE_SIZE = 32  # trained settings an explorer keeps for instant revisits, least recently used dropped first
+FIT_OPTIONS = ("epochs", "time_budget", "batch_size", "lr", "device", "seed")
+_LIVE = {}  # (cell, n-th explorer of that run) -> weak reference to the explorer it made
 
 
 def front_end():
@@ -53,17 +60,76 @@ def _close_all(widget):
     widget.close()
 
 
+def _cell_key():
+    """Which notebook cell is running (JupyterLab, Notebook 7 and VS Code send its id; else its source), or None."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:  # not in a kernel: tests, scripts
+        return None
+    parent = getattr(shell, "parent_header", None) or {}
+    cell = (parent.get("metadata") or {}).get("cellId")
+    if cell is None:
+        inputs = shell.user_ns.get("_ih") or [""]
+        cell = inputs[-1]  # the cell being run is the newest input
+    return cell, shell.execution_count
+
+
+def _check_number(name, value, lo=0, whole=False, none_ok=False):
+    """A positive (or >= lo) number, not a bool; whole numbers where asked."""
+    if value is None and none_ok:
+        return
+    ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value <= lo:
+        what = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {what} > {lo}{' or None' if none_ok else ''}, got {value!r}")
+
+
+def _fit_options(given, **defaults):
+    """fit_options merged over defaults, checked before anything trains."""
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(FIT_OPTIONS))
+    if unknown:
+        raise ValueError(f"fit_options takes {', '.join(FIT_OPTIONS)}; got {', '.join(unknown)}")
+    options = {**defaults, **given}
+    _check_number("fit_options['epochs']", options.get("epochs"), whole=True)
+    _check_number("fit_options['time_budget']", options.get("time_budget"), none_ok=True)
+    _check_number("fit_options['batch_size']", options.get("batch_size"), whole=True, none_ok=True)
+    _check_number("fit_options['lr']", options.get("lr"), none_ok=True)
+    return options
+
+
 class Explorer:
-    """Shared plumbing: status line, error box, where training runs (see aeteach.worker), one-line display."""
+    """What every explorer does: controls -> job -> view, with a status line, an error box and `readings`.
+
+    `readings` holds the numbers the explorer shows now (MSE, PSNR, IoU ...), for tests and scripted demos.
+    Re-running the cell that made an explorer closes the one it made before, so threads and memory do not pile up.
+    """
 
     def __init__(self, retrain=None):
-        self.worker = Worker(type(self).__name__, retrain)  # validates retrain before any widget exists
+        self.worker = Worker(type(self).__name__, retrain)  # validates retrain; starts no thread yet
         self.status = W.HTML()
         # errors and their tracebacks go into HTML, not an Output widget: classic Notebook 6.5 with ipywidgets 7.8
         # cannot render an Output widget, and one inside the explorer would blank all of it
         self.error = W.HTML(layout=W.Layout(max_width="900px"))
         self._draw = threading.RLock()  # one figure draw at a time: the UI thread and the worker share figures
-        self.widget = None  # subclasses build it
+        self.readings = {}
+        self.widget = None  # subclasses build it, then call _ready()
+
+    def _ready(self, widget):
+        """The explorer is built: keep its widget, and close what this cell made on its previous run."""
+        self.widget = widget
+        cell = _cell_key()
+        if cell is not None:
+            source, run = cell
+            n = sum(1 for (s, r, _) in _LIVE if (s, r) == (source, run))  # the n-th explorer of this run of the cell
+            for key in [k for k in _LIVE if k[0] == source and k[2] == n and k[1] != run]:
+                previous = _LIVE.pop(key)()
+                if previous is not None:
+                    previous.close()
+            _LIVE[(source, run, n)] = weakref.ref(self)
 
     def show(self):
         """Display the explorer (a notebook cell can also just end with the explorer)."""
@@ -109,12 +175,43 @@ class Explorer:
         self.error.value = (f"<div style='color:#b00020'><b>Error:</b> {msg}</div>"
                             f"<details><summary>traceback</summary><pre style='font-size:0.85em; white-space:pre-wrap;"
                             f" max-height:16em; overflow:auto'>{tb}</pre></details>")
-
-    def _submit(self, job):
-        self.worker.submit(self._guard(job))
+        self._set_status("stopped by the error below")
 
     def _set_status(self, text):
         self.status.value = f"<span style='font-size:0.95em'>{html.escape(text)}</span>"
+
+    def _train(self, key, current, kind, bottleneck, hyper, on_partial, on_done):
+        """The one retraining path: fit a new model for setting `key` with fit_options on the worker.
+
+        on_partial(model, history) runs while training, only while current() == key (so a slider moved elsewhere
+        never shows another setting's pictures); on_done(model, history) once it finished uncancelled.
+        """
+        def job(stop):
+            model = make_model(kind, self.train.shape, bottleneck, **hyper)
+            last = [-PARTIAL_EVERY]  # the first epoch shows at once, later ones every PARTIAL_EVERY seconds
+
+            def partial(event, state):
+                if event != "epoch_end" or state.history.seconds[-1] - last[0] < PARTIAL_EVERY:
+                    return
+                with self._draw:
+                    if not stop.is_set() and current() == key:
+                        last[0] = state.history.seconds[-1]
+                        on_partial(model, state.history)
+
+            history = fit(model, self.train, self.test, stop=stop, callbacks=[partial], progress=False, **self.fit_options)
+            if stop.is_set():
+                return
+            model.zero_grad(set_to_none=True)  # a kept model needs no gradient buffers
+            with self._draw:
+                on_done(model, history)
+        self.worker.submit(self._guard(job))
+
+    def _cut_short(self, history):
+        """'' for a finished run; else what a student must know: it stopped early, after how many epochs."""
+        if history.stopped != "time_budget":
+            return ""
+        return f" (cut short by the {self.fit_options['time_budget']:g} s time budget after {history.epochs} of " \
+               f"{self.fit_options['epochs']} epochs: not the converged result)"
 
 
 def _require(model, who, ok, what):
@@ -126,107 +223,141 @@ def _require(model, who, ok, what):
         raise ValueError(f"{who} needs {what}; got kind {config.kind!r} with arch {config.arch!r}")
 
 
-def _trainer(kind, train, test, bottleneck, fit_options, on_partial, **hyper):
-    """A job(stop) that trains one model with partial results; returns (model, history) or None if cancelled.
+def _require_data(data, who, name="data"):
+    if not hasattr(data, "x") or not hasattr(data, "shape"):
+        raise ValueError(f"{who} needs {name} as an aeteach Dataset (from ae.load_dataset), got {type(data).__name__}")
 
-    fit_options: keyword arguments for fit (epochs, time_budget, batch_size, lr ...).
+
+class _Retraining(Explorer):
+    """A slider whose every setting is a new model: train it (with partial results), keep it, show it.
+
+    Subclasses give `_key()` (the current setting), `_model(key)` -> (kind, bottleneck, hyper), `_entry(key, model,
+    history)` -> what a revisit needs (pictures and numbers), `_show(key, entry)`, `_show_partial(key, model, history)`
+    and `_describe(key)`; `_after_training()` runs after each new setting.
     """
-    def job(stop):
-        model = make_model(kind, train.shape, bottleneck, **hyper)
-        last = [-PARTIAL_EVERY]  # the first epoch shows at once, later ones every PARTIAL_EVERY seconds
 
-        def partial(event, state):
-            if event == "epoch_end" and state.history.seconds[-1] - last[0] >= PARTIAL_EVERY and not stop.is_set():
-                last[0] = state.history.seconds[-1]
-                on_partial(model, state.history)
+    def _request(self):
+        key = self._key()
+        if key in self.cache:
+            self.worker.cancel()  # the job for another setting must not draw over this one
+            self.cache.move_to_end(key)
+            entry = self.cache[key]
+            self._show(key, entry)
+            self._set_status(f"{self._describe(key)}: cached{entry['note']}")
+            return
+        self._set_status(f"{self._describe(key)}: training ...")
 
-        history = fit(model, train, test, stop=stop, callbacks=[partial], progress=False, **fit_options)
-        return None if stop.is_set() else (model, history)
-    return job
+        def done(model, history):
+            entry = self._entry(key, model, history)
+            entry.update(model=model, history=history, note=self._cut_short(history))
+            self.cache[key] = entry
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+            if self._key() == key:
+                self._show(key, entry)
+                self._set_status(f"{self._describe(key)}: trained {history.epochs} epochs in {history.seconds[-1]:.1f} s"
+                                 + entry["note"])
+            self._after_training()
+
+        kind, bottleneck, hyper = self._model(key)
+        self._train(key, self._key, kind, bottleneck, hyper,
+                    lambda model, history: self._show_partial(key, model, history), done)
+
+    def _after_training(self):
+        pass
 
 
-class BottleneckExplorer(Explorer):
-    """Bottleneck size slider: retrains, shows reconstructions, the loss curve and test MSE against k beside PCA."""
+# kinds whose reconstruction error is a pixel error of a vector code, so it can stand beside PCA's
+BOTTLENECK_KINDS = ("linear", "undercomplete", "sparse_l1", "sparse_kl", "topk", "contractive", "denoising")
 
-    def __init__(self, train, test, kind="undercomplete", sizes=(1, 64), start=8, epochs=60, time_budget=3.0, n_show=8,
-                 fit_options=None, retrain=None, **hyper):
-        super().__init__(retrain)
+
+class BottleneckExplorer(_Retraining):
+    """Bottleneck size slider: retrains, shows reconstructions, the loss curve and test error against k beside PCA."""
+
+    def __init__(self, train, test, kind="undercomplete", sizes=(1, 64), start=8, n_show=8, fit_options=None,
+                 retrain=None, **hyper):
+        if kind not in BOTTLENECK_KINDS:
+            raise ValueError(f"BottleneckExplorer compares reconstruction error with PCA: kind must be one of "
+                             f"{', '.join(BOTTLENECK_KINDS)}, got {kind!r}")
+        _require_data(train, "BottleneckExplorer", "train")
+        _require_data(test, "BottleneckExplorer", "test")
         lo, hi = sizes
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi, start)) or not 1 <= lo <= start <= hi:
+            raise ValueError(f"need whole numbers 1 <= sizes[0] <= start <= sizes[1]; got sizes={sizes}, start={start!r}")
+        self.config = make_config(kind, train.shape, start, **hyper)  # checks kind's hyperparameters now, not later
+        self.fit_options = _fit_options(fit_options, epochs=60)
+        super().__init__(retrain)
         d = int(np.prod(train.shape))
-        if not (1 <= lo <= start <= hi):
-            raise ValueError(f"need 1 <= sizes[0] <= start <= sizes[1]; got sizes={sizes}, start={start}")
         self.train, self.test, self.kind, self.hyper = train, test, kind, hyper
-        self.fit_options = dict(epochs=epochs, time_budget=time_budget, **(fit_options or {}))
         self.x_show = test.x[:n_show]
         self.originals = inference.images(self.x_show)
-        self.cache = {}  # k -> dict(model, history, recon, mse)
-        self.model, self.shown_k = None, None
+        self.cache = OrderedDict()  # k -> what a revisit needs, CACHE_SIZE at most
+        self.points = {}  # k -> (test error, cut short?): every size tried stays on the curve
+        self.model = None
+        self.error_name = f"test {self.config.loss.upper()}"
         self.pca_ks = list(range(lo, min(hi, d, len(train)) + 1))
-        self.pca = pca_curve(train.x, test.x, self.pca_ks)
+        self.pca = pca_curve(train.x, test.x, self.pca_ks) if self.config.loss == "mse" else None
         self.slider = W.IntSlider(value=start, min=lo, max=hi, description="bottleneck size k", continuous_update=False, **SLIDER)
         self.images, self.loss_img, self.curve_img = _image(), _image(), _image()
         self.fig_loss = self.fig_curve = None
-        self.slider.observe(self._guard(self._on_k), names="value")
-        self.widget = W.VBox([
+        self.slider.observe(self._guard(lambda change: self._request()), names="value")
+        self._ready(W.VBox([
             W.HTML("<b>Bottleneck explorer</b>: drag k, the size of the code h = f(x)."),
-            W.HBox([self.slider, self.status]), W.HTML("top row: test images x; bottom row: reconstructions g(f(x))"), self.images, W.HBox([self.loss_img, self.curve_img]), self.error])
+            W.HBox([self.slider, self.status]), W.HTML("top row: test images x; bottom row: reconstructions g(f(x))"),
+            self.images, W.HBox([self.loss_img, self.curve_img]), self.error]))
         self._draw_curve()
-        self._on_k({"new": start})
+        self._request()
 
-    def _on_k(self, change):
-        k = change["new"]
-        if k in self.cache:
-            self._show(k, self.cache[k])
-            self._set_status(f"k = {k}: cached, test MSE {self.cache[k]['mse']:.4f}")
-            return
-        self._set_status(f"k = {k}: training ...")
-        on_partial = lambda model, history: self._show_partial(k, model, history)
-        train = _trainer(self.kind, self.train, self.test, k, self.fit_options, on_partial, **self.hyper)
+    def _key(self):
+        return self.slider.value
 
-        def job(stop):
-            result = train(stop)
-            if result is None:
-                return
-            model, history = result
-            _, recon, _ = inference.reconstruct(model, self.x_show)
-            self.cache[k] = dict(model=model, history=history, mse=history.test["recon"][-1],
-                                 images=plots.png(plots.image_grid([self.originals, recon])))
-            if self.slider.value == k:
-                self._show(k, self.cache[k])
-                self._set_status(f"k = {k}: trained {history.epochs} epochs in {history.seconds[-1]:.1f} s, test MSE {history.test['recon'][-1]:.4f}")
-            self._draw_curve()
-        self._submit(job)
+    def _describe(self, k):
+        return f"k = {k}"
+
+    def _model(self, k):
+        return self.kind, k, self.hyper
+
+    def _entry(self, k, model, history):
+        _, recon, _ = inference.reconstruct(model, self.x_show)
+        self.points[k] = (history.test["recon"][-1], history.stopped == "time_budget")
+        return dict(error=history.test["recon"][-1], images=plots.png(plots.image_grid([self.originals, recon])),
+                    loss=self._draw_loss(history))
 
     def _show_partial(self, k, model, history):
         originals, recon, _ = inference.reconstruct(model, self.x_show)
-        self._draw_images(originals, recon)
-        self._draw_loss(history)
-        self._set_status(f"k = {k}: training, epoch {history.epochs}, test MSE {history.test['recon'][-1]:.4f}")
+        self.images.value = plots.png(plots.image_grid([originals, recon]))
+        self.loss_img.value = self._draw_loss(history)
+        self._set_status(f"k = {k}: training, epoch {history.epochs} of {self.fit_options['epochs']}, "
+                         f"{self.error_name} {history.test['recon'][-1]:.4f}")
 
     def _show(self, k, entry):
-        """Show a finished model; its figures are rendered once and kept, so revisiting k only swaps PNGs."""
-        self.model, self.shown_k = entry["model"], k
-        self.images.value = entry["images"]
-        if "loss" not in entry:
-            self._draw_loss(entry["history"])
-            entry["loss"] = self.loss_img.value
-        self.loss_img.value = entry["loss"]
-
-    def _draw_images(self, originals, recon):
-        self.images.value = plots.png(plots.image_grid([originals, recon]))
+        """Show a finished model: its pictures were rendered once, so revisiting k only swaps PNGs."""
+        self.model = entry["model"]
+        self.images.value, self.loss_img.value = entry["images"], entry["loss"]
+        self.readings = dict(k=k, test_error=entry["error"], epochs=entry["history"].epochs, cut_short=bool(entry["note"]))
 
     def _draw_loss(self, history):
         with self._draw:
             self.fig_loss = plots.loss_curves(history, split="epochs", fig=self.fig_loss)
-            self.loss_img.value = plots.to_png(self.fig_loss)
+            return plots.to_png(self.fig_loss)
+
+    def _after_training(self):
+        self._draw_curve()
 
     def _draw_curve(self):
-        ks = sorted(self.cache)
+        ks = sorted(self.points)
+        done = [k for k in ks if not self.points[k][1]]
+        short = [k for k in ks if self.points[k][1]]
+        series = {f"{self.kind} autoencoder": (done, [self.points[k][0] for k in done])}
+        if short:
+            series["cut short (not converged)"] = (short, [self.points[k][0] for k in short])
         with self._draw:
-            self.fig_curve = plots.curves({"PCA (linear optimum)": (self.pca_ks, self.pca)}, fig=self.fig_curve)
-            self.fig_curve = plots.curves({f"{self.kind} autoencoder": (ks, [self.cache[k]["mse"] for k in ks])},
-                                          xlabel="bottleneck size k", ylabel="test MSE", title="error against bottleneck size",
-                                          logy=True, markers=True, fig=self.fig_curve)
+            if self.pca is not None:
+                self.fig_curve = plots.curves({"PCA (linear optimum)": (self.pca_ks, self.pca)}, fig=self.fig_curve)
+            self.fig_curve = plots.curves(series, xlabel="bottleneck size k", ylabel=self.error_name,
+                                          title="error against bottleneck size", logy=True, markers=True, fig=self.fig_curve)
+            if short:
+                self.fig_curve.ae["lines"]["cut short (not converged)"].set(linestyle="none", marker="x", color="grey")
             self.curve_img.value = plots.to_png(self.fig_curve)
 
 
@@ -237,33 +368,43 @@ REGULARISERS = {
     "contractive": ("lambda (log10)", "lam", (-5.0, 0.0), -2.0, "Jacobian norm ||J||_F"),
     "topk": ("k active units", "k", (1, 32), 8, "active fraction"),
 }
+RHO_RANGE = (0.01, 0.5)
 
 
-class RegulariserExplorer(Explorer):
+class RegulariserExplorer(_Retraining):
     """Regularisation strength slider: activation histogram, active/dead units, features, Jacobian norm, trade-off."""
 
-    def __init__(self, train, test, kind="sparse_l1", bottleneck=None, epochs=40, time_budget=3.0, n_features=16,
-                 fit_options=None, retrain=None, **hyper):
-        super().__init__(retrain)
+    def __init__(self, train, test, kind="sparse_l1", bottleneck=None, n_features=16, fit_options=None, retrain=None, **hyper):
         if kind not in REGULARISERS:
             raise ValueError(f"kind must be one of {', '.join(REGULARISERS)}, got {kind!r}")
+        _require_data(train, "RegulariserExplorer", "train")
+        _require_data(test, "RegulariserExplorer", "test")
         label, self.param, (lo, hi), start, self.quantity = REGULARISERS[kind]
-        self.bottleneck = bottleneck or (8 if kind == "contractive" else 64)
-        self.train, self.test, self.kind, self.hyper = train, test, kind, hyper
+        if self.param in hyper:
+            raise ValueError(f"{self.param} is what the slider sets; leave it out of the explorer's arguments")
+        self.bottleneck = (8 if kind == "contractive" else 64) if bottleneck is None else bottleneck
+        if kind == "sparse_kl":
+            rho = hyper.pop("rho", 0.05)
+            if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not RHO_RANGE[0] <= rho <= RHO_RANGE[1]:
+                raise ValueError(f"rho must be in [{RHO_RANGE[0]}, {RHO_RANGE[1]}] (the target rho slider's range), got {rho!r}")
+        probe = {self.param: min(start, self.bottleneck)} if kind == "topk" else {}
+        make_config(kind, train.shape, self.bottleneck, **hyper, **probe)  # bottleneck and hyperparameters, checked now
         # one sigmoid layer (the contractive default) learns slowly with large batches: take smaller ones
-        defaults = dict(batch_size=64) if kind == "contractive" else {}
-        self.fit_options = dict(epochs=epochs, time_budget=time_budget, **{**defaults, **(fit_options or {})})
+        self.fit_options = _fit_options(fit_options, epochs=40, **(dict(batch_size=64) if kind == "contractive" else {}))
+        super().__init__(retrain)
+        self.train, self.test, self.kind, self.hyper = train, test, kind, hyper
         self.n_features = n_features
         self.x_eval = test.x[:300]
-        self.cache, self.model, self.shown = {}, None, None
+        self.cache, self.points, self.model = OrderedDict(), {}, None
         if kind == "topk":
-            self.slider = W.IntSlider(value=start, min=lo, max=min(hi, self.bottleneck), description=label, continuous_update=False, **SLIDER)
+            self.slider = W.IntSlider(value=min(start, self.bottleneck), min=lo, max=min(hi, self.bottleneck), description=label,
+                                      continuous_update=False, **SLIDER)
         else:
             self.slider = W.FloatSlider(value=start, min=lo, max=hi, step=0.25, description=label, continuous_update=False,
                                         readout_format=".2f", **SLIDER)
         self.controls = [self.slider]
         if kind == "sparse_kl":
-            self.rho = W.FloatSlider(value=hyper.pop("rho", 0.05), min=0.01, max=0.5, step=0.01, description="target rho",
+            self.rho = W.FloatSlider(value=rho, min=RHO_RANGE[0], max=RHO_RANGE[1], step=0.01, description="target rho",
                                      continuous_update=False, **SLIDER)
             self.rho.observe(self._guard(lambda change: self._request()), names="value")
             self.controls.append(self.rho)
@@ -271,13 +412,13 @@ class RegulariserExplorer(Explorer):
         self.fig_hist = self.fig_trade = None
         self.numbers = W.HTML()
         self.slider.observe(self._guard(lambda change: self._request()), names="value")
-        self.widget = W.VBox([
+        self._ready(W.VBox([
             W.HTML(f"<b>Regulariser explorer</b> ({kind}, {self.bottleneck} code units): stronger regularisation "
                    f"trades reconstruction error for a smaller {self.quantity}."),
             W.HBox([W.VBox(self.controls), self.status]), self.numbers,
             W.HBox([self.hist_img, self.trade_img]),
             W.HTML("learned features: what each code unit adds to the output, g(s e_i) - g(0) (red +, blue -)"), self.feat_img,
-            self.error])
+            self.error]))
         self._request()
 
     def setting(self):
@@ -288,55 +429,44 @@ class RegulariserExplorer(Explorer):
             s["rho"] = self.rho.value
         return s
 
-    def _request(self):
-        hyper = self.setting()
-        key = tuple(sorted(hyper.items()))
-        if key in self.cache:
-            self._show(key)
-            self._set_status(f"{self._describe(hyper)}: cached")
-            return
-        self._set_status(f"{self._describe(hyper)}: training ...")
-        train = _trainer(self.kind, self.train, self.test, self.bottleneck, self.fit_options,
-                         lambda model, history: self._set_status(
-                             f"{self._describe(hyper)}: training, epoch {history.epochs}, test recon {history.test['recon'][-1]:.4f}"),
-                         **self.hyper, **hyper)
+    def _key(self):
+        return tuple(sorted(self.setting().items()))
 
-        def job(stop):
-            result = train(stop)
-            if result is None:
-                return
-            model, history = result
-            stats = inference.code_stats(model, self.x_eval)
-            stats.update(model=model, history=history, mse=history.test["recon"][-1],
-                         features=inference.features(model, self.x_eval, self.n_features), hyper=hyper)
-            self.cache[key] = stats
-            if self.setting() == hyper:
-                self._show(key)
-                self._set_status(f"{self._describe(hyper)}: trained in {history.seconds[-1]:.1f} s")
-            self._draw_tradeoff()
-        self._submit(job)
+    def _describe(self, key):
+        return ", ".join(f"{k} = {v:.3g}" for k, v in key)
 
-    def _describe(self, hyper):
-        return ", ".join(f"{k} = {v:.3g}" for k, v in hyper.items())
+    def _model(self, key):
+        return self.kind, self.bottleneck, {**self.hyper, **dict(key)}
 
-    def _show(self, key):
-        s = self.cache[key]
-        self.model, self.shown = s["model"], key
+    def _entry(self, key, model, history):
+        """Numbers and pictures, rendered once: the cache keeps no codes or feature arrays."""
+        stats = inference.code_stats(model, self.x_eval)
+        feats = inference.features(model, self.x_eval, self.n_features)
+        lim = float(np.abs(feats).max()) or 1.0
+        with self._draw:
+            self.fig_hist = plots.histogram(stats["codes"], xlabel="code activation h", title="activations on test images",
+                                            fig=self.fig_hist)
+            pngs = (plots.to_png(self.fig_hist), plots.png(plots.image_grid([feats], cmap="RdBu_r", vmin=-lim, vmax=lim, cell=48)))
+        numbers = dict(mse=history.test["recon"][-1], active=stats["active"], dead=stats["dead"], jacobian=stats["jacobian"])
+        self.points[key] = numbers
+        return dict(numbers, pngs=pngs, hyper=dict(key))
+
+    def _show_partial(self, key, model, history):
+        self._set_status(f"{self._describe(key)}: training, epoch {history.epochs} of {self.fit_options['epochs']}, "
+                         f"test recon {history.test['recon'][-1]:.4f}")
+
+    def _show(self, key, s):
+        self.model = s["model"]
+        self.readings = dict(hyper=s["hyper"], mse=s["mse"], active=s["active"], dead=s["dead"], jacobian=s["jacobian"],
+                             cut_short=bool(s["note"]))
         self.numbers.value = (f"test MSE <b>{s['mse']:.4f}</b> &nbsp; active fraction <b>{s['active']:.2f}</b> &nbsp; "
-                              f"dead units <b>{s['dead']}</b> of {self.bottleneck} &nbsp; mean Jacobian norm <b>{s['jacobian']:.2f}</b>")
-        if "pngs" not in s:  # render once per setting; revisiting only swaps PNGs
-            with self._draw:
-                self.fig_hist = plots.histogram(s["codes"], xlabel="code activation h", title="activations on test images",
-                                                fig=self.fig_hist)
-                feats = s["features"]
-                lim = float(np.abs(feats).max()) or 1.0
-                s["pngs"] = (plots.to_png(self.fig_hist), plots.png(plots.image_grid([feats], cmap="RdBu_r", vmin=-lim, vmax=lim, cell=48)))
+                              f"dead units <b>{s['dead']}</b> of {self.bottleneck} &nbsp; mean Jacobian norm <b>{s['jacobian']:.2f}</b>"
+                              + html.escape(s["note"]))
         self.hist_img.value, self.feat_img.value = s["pngs"]
 
-    def _draw_tradeoff(self):
-        entries = sorted(self.cache.values(), key=lambda s: s["mse"])
-        use_jac = self.kind == "contractive"
-        xs = [s["jacobian"] if use_jac else s["active"] for s in entries]
+    def _after_training(self):
+        entries = sorted(self.points.values(), key=lambda s: s["mse"])
+        xs = [s["jacobian"] if self.kind == "contractive" else s["active"] for s in entries]
         with self._draw:
             self.fig_trade = plots.curves({"settings tried": (xs, [s["mse"] for s in entries])},
                                           xlabel=self.quantity, ylabel="test MSE", title="trade-off (one point per setting)",
@@ -348,17 +478,22 @@ class RegulariserExplorer(Explorer):
 class NoiseExplorer(Explorer):
     """Noise kind and level: corrupt test images and denoise them at once (inference only); retrain on demand."""
 
-    def __init__(self, model, test, train=None, n_show=6, epochs=60, time_budget=5.0, seed=0, fit_options=None, retrain=None):
+    def __init__(self, model, data, train=None, n_show=6, seed=0, fit_options=None, retrain=None):
         _require(model, "NoiseExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (not segmentation)")
+        _require_data(data, "NoiseExplorer")
+        if train is not None:
+            _require_data(train, "NoiseExplorer", "train")
+        self.fit_options = _fit_options(fit_options, epochs=60)
         super().__init__(retrain)
-        self.model, self.test, self.train, self.seed = model, test, train, seed
-        self.fit_options = dict(epochs=epochs, time_budget=time_budget, **(fit_options or {}))
-        self.x_show = test.x[:n_show]
-        self.cache = {(model.config.noise, model.config.noise_level): model} if model.config.kind == "denoising" else {}
-        self.kind = W.Dropdown(options=list(NOISE_RANGES), value=model.config.noise if model.config.kind == "denoising" else "gaussian",
+        self.model, self.data, self.train, self.test, self.seed = model, data, train, None, seed
+        self.x_show = data.x[:n_show]
+        cfg = model.config
+        trained_on = (cfg.noise, round(cfg.noise_level, 2)) if cfg.kind == "denoising" else None
+        self.cache = OrderedDict({trained_on: model} if trained_on else {})
+        self.kind = W.Dropdown(options=list(NOISE_RANGES), value=cfg.noise if trained_on else "gaussian",
                                description="noise kind", style=STYLE)
         lo, hi = NOISE_RANGES[self.kind.value]
-        self.level = W.FloatSlider(value=model.config.noise_level if model.config.kind == "denoising" else 0.3, min=lo, max=hi,
+        self.level = W.FloatSlider(value=cfg.noise_level if trained_on else 0.3, min=lo, max=hi,
                                    step=0.01, description="noise level (sigma or p)", **SLIDER)
         self.retrain = W.Button(description="retrain at this level", disabled=train is None, icon="refresh",
                                 layout=W.Layout(width="auto"))
@@ -367,25 +502,30 @@ class NoiseExplorer(Explorer):
         self.kind.observe(self._guard(lambda change: self._update()), names="value")
         self.level.observe(self._guard(lambda change: self._update()), names="value")
         self.retrain.on_click(self._guard(lambda button: self._retrain()))
-        self.widget = W.VBox([
+        self._ready(W.VBox([
             W.HTML("<b>Noise explorer</b>: the denoiser runs on corrupted test images as you move the slider."),
             W.HBox([self.kind, self.level]), W.HBox([self.retrain, self.status]), self.readout,
-            W.HTML("rows: clean, noisy, denoised"), self.images, self.error])
+            W.HTML("rows: clean, noisy, denoised"), self.images, self.error]))
         self._update()
 
     def _update(self):
         r = inference.denoise(self.model, self.x_show, self.kind.value, self.level.value, seed=self.seed)
         cfg = self.model.config
         trained = f"{cfg.noise} {cfg.noise_level:.2f}" if cfg.kind == "denoising" else "clean images (plain autoencoder)"
-        self.psnr = (r["psnr_noisy"], r["psnr_denoised"])
+        self.readings = dict(psnr_noisy=r["psnr_noisy"], psnr_denoised=r["psnr_denoised"], trained_on=trained)
         self.readout.value = (f"PSNR noisy <b>{r['psnr_noisy']:.2f} dB</b> &rarr; denoised <b>{r['psnr_denoised']:.2f} dB</b> "
                               f"&nbsp; (model trained on {trained})")
         self.images.value = plots.png(plots.image_grid([r["clean"], r["noisy"], r["denoised"]]))
 
+    def _key(self):
+        return self.kind.value, round(self.level.value, 2)
+
     def _retrain(self):
-        noise, level = self.kind.value, self.level.value
-        key = (noise, round(level, 2))
+        key = self._key()
+        noise, level = key
         if key in self.cache:
+            self.worker.cancel()
+            self.cache.move_to_end(key)
             self.model = self.cache[key]
             self._update()
             self._set_status(f"denoiser for {noise} {level:.2f}: cached")
@@ -393,18 +533,19 @@ class NoiseExplorer(Explorer):
         self._set_status(f"training a denoiser for {noise} {level:.2f} ...")
         cfg = self.model.config
         extra = dict(hidden=cfg.hidden) if cfg.arch == "mlp" else dict(channels=cfg.channels)  # the same architecture
-        train = _trainer("denoising", self.train, None, cfg.bottleneck, self.fit_options,
-                         lambda model, history: self._set_status(f"training, epoch {history.epochs}"),
-                         arch=cfg.arch, noise=noise, noise_level=level, **extra)
 
-        def job(stop):
-            result = train(stop)
-            if result is None:
-                return
-            self.cache[key] = self.model = result[0]
+        def done(model, history):
+            self.cache[key] = model
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+            self.model = model
             self._update()
-            self._set_status(f"denoiser for {noise} {level:.2f}: trained in {result[1].seconds[-1]:.1f} s")
-        self._submit(job)
+            self._set_status(f"denoiser for {noise} {level:.2f}: trained {history.epochs} epochs in {history.seconds[-1]:.1f} s"
+                             + self._cut_short(history))
+
+        self._train(key, lambda: key, "denoising", cfg.bottleneck, dict(arch=cfg.arch, noise=noise, noise_level=level, **extra),
+                    lambda model, history: self._set_status(f"training, epoch {history.epochs} of {self.fit_options['epochs']}"),
+                    done)
 
 
 def _choose_plotly(use_plotly):
@@ -432,6 +573,7 @@ class LatentExplorer(Explorer):
 
     def __init__(self, model, data, n_points=1000, n_dims=4, use_plotly=None):
         _require(model, "LatentExplorer", lambda c: c.arch != "unet", "a model with a vector code (arch linear, mlp or conv)")
+        _require_data(data, "LatentExplorer")
         super().__init__()
         self.model, self.data = model, data
         self.x = data.x[:n_points]
@@ -473,7 +615,7 @@ class LatentExplorer(Explorer):
                 grid = plots.image_grid(np.split(inference.normal_grid(model, 8), 8), cell=40, gap=1)
                 self.grid_img = _image(plots.png(grid))
                 parts += [W.HTML("decoded grid over standard-normal quantiles of z1 (across) and z2 (down)"), self.grid_img]
-        self.widget = W.VBox(parts + [self.error])
+        self._ready(W.VBox(parts + [self.error]))
         self._select()
         if model.config.kind == "vae":
             self._sample()
@@ -521,6 +663,7 @@ class OcclusionExplorer(Explorer):
 
     def __init__(self, model, data, n_show=4):
         _require(model, "OcclusionExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (ideally inpainting)")
+        _require_data(data, "OcclusionExplorer")
         super().__init__()
         self.model, self.x_show = model, data.x[:n_show]
         _, h, w = data.shape
@@ -531,11 +674,10 @@ class OcclusionExplorer(Explorer):
         self.readout, self.images = W.HTML(), _image()
         for s in (self.size, self.top, self.left):
             s.observe(self._guard(lambda change: self._update()), names="value")
-        self.widget = W.VBox([W.HTML("<b>Occlusion explorer</b>: move and resize the hidden block; the model fills it in."),
-                              W.HBox([W.VBox([self.size, self.top, self.left]), self.status]), self.readout,
-                              W.HTML("rows: original, occluded (the model sees zeros in the block; shown grey here), inpainted"),
-                              self.images,
-                              self.error])
+        self._ready(W.VBox([W.HTML("<b>Occlusion explorer</b>: move and resize the hidden block; the model fills it in."),
+                            W.HBox([W.VBox([self.size, self.top, self.left]), self.status]), self.readout,
+                            W.HTML("rows: original, occluded (the model sees zeros in the block; shown grey here), inpainted"),
+                            self.images, self.error]))
         self._update()
 
     def _update(self):
@@ -543,7 +685,7 @@ class OcclusionExplorer(Explorer):
         size = self.size.value
         top, left = min(self.top.value, h - size), min(self.left.value, w - size)  # keep the block inside the image
         r = inference.inpaint(self.model, self.x_show, size, top, left)
-        self.psnr = r["psnr_block"]
+        self.readings = dict(psnr_block=r["psnr_block"], psnr_mean_fill=r["psnr_mean_fill"])
         self.readout.value = (f"PSNR inside the block: inpainted <b>{r['psnr_block']:.2f} dB</b>, "
                               f"filled with the image mean {r['psnr_mean_fill']:.2f} dB")
         self.images.value = plots.png(plots.image_grid([r["clean"], r["occluded"], r["inpainted"]]))
@@ -554,6 +696,7 @@ class SegmentationExplorer(Explorer):
 
     def __init__(self, model, data):
         _require(model, "SegmentationExplorer", lambda c: c.kind == "segmentation", "a segmentation model")
+        _require_data(data, "SegmentationExplorer")
         if data.y is None or data.y.dim() != 3:
             raise ValueError("SegmentationExplorer needs data with masks in .y, e.g. ae.load_dataset('shapes', 'test')")
         super().__init__()
@@ -564,16 +707,15 @@ class SegmentationExplorer(Explorer):
         for s in (self.index, self.noise):
             s.observe(self._guard(lambda change: self._update()), names="value")
         classes = ", ".join(f"{i} = {c}" for i, c in enumerate(data.classes or SHAPE_CLASSES))
-        self.widget = W.VBox([W.HTML(f"<b>Segmentation explorer</b>: classes {classes}."),
-                              W.HBox([W.VBox([self.index, self.noise]), self.status]), self.readout,
-                              W.HTML("input image; true mask; predicted mask"), self.images,
-                              self.error])
+        self._ready(W.VBox([W.HTML(f"<b>Segmentation explorer</b>: classes {classes}."),
+                            W.HBox([W.VBox([self.index, self.noise]), self.status]), self.readout,
+                            W.HTML("input image; true mask; predicted mask"), self.images, self.error]))
         self._update()
 
     def _update(self):
         i = self.index.value
         r = inference.segment(self.model, self.data.x[i:i + 1], self.data.y[i:i + 1], self.noise.value)
-        self.iou = r["iou"]
+        self.readings = dict(iou=r["iou"], per_class=r["per_class"])
         self.readout.value = f"mean IoU on this image: <b>{r['iou']:.3f}</b>"
         n = self.model.config.n_classes - 1
         image = plots.image_grid([r["image"]], cell=128)

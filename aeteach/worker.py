@@ -55,6 +55,12 @@ class Worker:
                 self.thread.start()
             self._cond.notify_all()
 
+    def cancel(self):
+        """Cancel the running job and drop a queued one (a revisit of a cached setting needs neither)."""
+        with self._cond:
+            self._job = None
+            self._stop.set()
+
     def close(self):
         """Cancel any job and end the thread."""
         with self._cond:
@@ -83,6 +89,7 @@ class Worker:
             try:
                 job(stop)
             finally:
+                del job  # an idle thread must not keep the last job's explorer alive
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()

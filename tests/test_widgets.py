@@ -23,9 +23,9 @@ def _workers(name):
 
 
 def test_bottleneck_explorer_shows_the_model_for_the_slider_value(digits):
-    explorer = widgets.BottleneckExplorer(*digits, epochs=8, time_budget=2.0, start=4)
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=8), start=4)
     assert explorer.wait(60)
-    assert explorer.shown_k == 4 and explorer.model.config.bottleneck == 4
+    assert explorer.readings["k"] == 4 and explorer.model.config.bottleneck == 4
     first_image = explorer.images.value
     explorer.slider.value = 12
     assert explorer.wait(60)
@@ -38,12 +38,12 @@ def test_bottleneck_explorer_shows_the_model_for_the_slider_value(digits):
 
 def test_a_burst_of_twenty_values_ends_on_the_last_without_piling_up_threads(digits):
     before = _workers("BottleneckExplorer")
-    explorer = widgets.BottleneckExplorer(*digits, epochs=8, time_budget=2.0, start=1)
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=8), start=1)
     for k in range(2, 22):
         explorer.slider.value = k
     assert _workers("BottleneckExplorer") == before + 1  # one worker, however many values
     assert explorer.wait(90)
-    assert explorer.shown_k == 21 and explorer.model.config.bottleneck == 21
+    assert explorer.readings["k"] == 21 and explorer.model.config.bottleneck == 21
     assert 21 in explorer.cache and len(explorer.cache) < 20  # superseded values were cancelled, not all trained
     explorer.close()
     explorer.worker.thread.join(5)
@@ -51,7 +51,7 @@ def test_a_burst_of_twenty_values_ends_on_the_last_without_piling_up_threads(dig
 
 
 def test_revisiting_a_cached_value_is_instant_and_trains_nothing(digits):
-    explorer = widgets.BottleneckExplorer(*digits, epochs=5, time_budget=2.0, start=3)
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=5), start=3)
     explorer.wait(60)
     explorer.slider.value = 5
     explorer.wait(60)
@@ -61,7 +61,7 @@ def test_revisiting_a_cached_value_is_instant_and_trains_nothing(digits):
 
 
 def test_regulariser_explorer_adds_a_tradeoff_point_per_setting(digits):
-    explorer = widgets.RegulariserExplorer(*digits, kind="sparse_l1", bottleneck=32, epochs=5, time_budget=2.0)
+    explorer = widgets.RegulariserExplorer(*digits, kind="sparse_l1", bottleneck=32, fit_options=dict(epochs=5))
     explorer.wait(60)
     explorer.slider.value = -2.0
     explorer.wait(60)
@@ -73,7 +73,7 @@ def test_regulariser_explorer_adds_a_tradeoff_point_per_setting(digits):
 
 
 def test_topk_explorer_slider_sets_k(digits):
-    explorer = widgets.RegulariserExplorer(*digits, kind="topk", bottleneck=32, epochs=3, time_budget=1.0)
+    explorer = widgets.RegulariserExplorer(*digits, kind="topk", bottleneck=32, fit_options=dict(epochs=3))
     explorer.slider.value = 3
     explorer.wait(60)
     assert explorer.model.config.k == 3
@@ -82,17 +82,17 @@ def test_topk_explorer_slider_sets_k(digits):
 def test_noise_explorer_updates_psnr_at_once(digits, trained):
     _, test = digits
     explorer = widgets.NoiseExplorer(trained["denoising"], test)
-    low, image = explorer.psnr, explorer.images.value
+    low, image = explorer.readings["psnr_noisy"], explorer.images.value
     explorer.level.value = 0.6
-    assert explorer.psnr[0] < low[0] and explorer.images.value != image
-    assert f"{explorer.psnr[0]:.2f} dB" in explorer.readout.value
+    assert explorer.readings["psnr_noisy"] < low and explorer.images.value != image
+    assert f"{explorer.readings['psnr_noisy']:.2f} dB" in explorer.readout.value
     explorer.kind.value = "salt_pepper"
-    assert "salt" not in explorer.error.value and explorer.psnr != low
+    assert "salt" not in explorer.error.value and explorer.readings["psnr_noisy"] != low
 
 
 def test_noise_explorer_retrains_for_a_new_level(digits, trained):
     train, test = digits
-    explorer = widgets.NoiseExplorer(trained["denoising"], test, train=train, epochs=3, time_budget=1.0)
+    explorer = widgets.NoiseExplorer(trained["denoising"], test, train=train, fit_options=dict(epochs=3))
     explorer.level.value = 0.5
     explorer.retrain.click()
     assert explorer.wait(60)
@@ -142,9 +142,9 @@ def test_latent_explorer_traversal_interpolation_and_samples(digits, trained):
 def test_occlusion_explorer_keeps_the_block_inside_and_updates(digits, trained):
     _, test = digits
     explorer = widgets.OcclusionExplorer(trained["inpainting"], test)
-    first = explorer.psnr
+    first = explorer.readings["psnr_block"]
     explorer.left.value = 7  # a 3-pixel block at column 7 would leave the 8-pixel image: it is clamped
-    assert explorer.psnr != first and not explorer.error.value
+    assert explorer.readings["psnr_block"] != first and not explorer.error.value
 
 
 def test_segmentation_explorer_shows_noisy_input_and_iou():
@@ -154,9 +154,9 @@ def test_segmentation_explorer_shows_noisy_input_and_iou():
     explorer = widgets.SegmentationExplorer(model, data)
     image = explorer.images.value
     explorer.noise.value = 0.5
-    assert explorer.images.value != image and 0 <= explorer.iou <= 1
+    assert explorer.images.value != image and 0 <= explorer.readings["iou"] <= 1
     explorer.index.value = 3
-    assert f"{explorer.iou:.3f}" in explorer.readout.value and not explorer.error.value
+    assert f"{explorer.readings['iou']:.3f}" in explorer.readout.value and not explorer.error.value
 
 
 def test_bad_arguments_are_clear_errors(digits):
@@ -214,20 +214,20 @@ def test_no_explorer_holds_an_output_widget(digits, trained):
     explorers = [widgets.NoiseExplorer(trained["denoising"], digits[1]),
                  widgets.LatentExplorer(trained["vae"], digits[1], n_points=100),
                  widgets.OcclusionExplorer(trained["inpainting"], digits[1]),
-                 widgets.BottleneckExplorer(*digits, epochs=2, start=2, retrain="inline")]
+                 widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=2), start=2, retrain="inline")]
     for explorer in explorers:
         assert not [w for w in _descendants(explorer.widget) if isinstance(w, W.Output)], type(explorer).__name__
 
 
 def test_inline_mode_trains_in_the_callback_and_sends_partial_results_from_it(digits):
     threads = threading.active_count()
-    explorer = widgets.BottleneckExplorer(*digits, epochs=6, start=3, retrain="inline")
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=6), start=3, retrain="inline")
     assert explorer.worker.mode == "inline" and explorer.worker.thread is None
-    assert explorer.shown_k == 3  # trained before the constructor returned
+    assert explorer.readings["k"] == 3  # trained before the constructor returned
     shown = []
     explorer.images.observe(lambda change: shown.append(threading.current_thread().name), names="value")
     explorer.slider.value = 9  # returns only when k = 9 is trained
-    assert explorer.shown_k == 9 and explorer.model.config.bottleneck == 9 and "k = 9: trained" in explorer.status.value
+    assert explorer.readings["k"] == 9 and explorer.model.config.bottleneck == 9 and "k = 9: trained" in explorer.status.value
     assert len(shown) >= 2  # a partial result, then the final one ...
     assert set(shown) == {threading.current_thread().name}  # ... all sent from the callback's own thread
     assert threading.active_count() == threads
@@ -290,7 +290,133 @@ def test_on_a_faked_colab_explorers_train_inline_and_draw_pictures(digits, train
     monkeypatch.delenv("AETEACH_RETRAIN", raising=False)
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     assert widgets.front_end() == "colab"
-    explorer = widgets.RegulariserExplorer(*digits, kind="topk", bottleneck=16, epochs=2)
+    explorer = widgets.RegulariserExplorer(*digits, kind="topk", bottleneck=16, fit_options=dict(epochs=2))
     assert explorer.worker.mode == "inline" and explorer.worker.thread is None and explorer.model is not None
     latent = widgets.LatentExplorer(trained["vae"], digits[1], n_points=50)
     assert not latent.use_plotly
+
+
+# ---------------------------------------------------------------- true under load, bounded, no leaks, no races
+
+def test_under_a_cpu_hog_the_explorer_ends_on_the_same_model_as_fit_on_an_idle_machine(digits):
+    import subprocess
+    import sys
+    import torch
+    train, test = digits
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        explorer = widgets.BottleneckExplorer(train, test, fit_options=dict(epochs=6), start=5)
+        assert explorer.wait(120)
+    finally:
+        for h in hogs:
+            h.kill()
+    reference = ae.make_model("undercomplete", train.shape, 5)
+    ae.fit(reference, train, epochs=6, progress=False)
+    assert explorer.readings == dict(k=5, test_error=explorer.readings["test_error"], epochs=6, cut_short=False)
+    for name, value in reference.state_dict().items():
+        assert torch.equal(value, explorer.model.state_dict()[name]), name
+
+
+def test_a_run_cut_short_by_its_time_budget_says_so(digits):
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=10_000, time_budget=0.3), start=4, retrain="inline")
+    assert explorer.readings["cut_short"] and explorer.readings["epochs"] < 10_000
+    assert "cut short by the 0.3 s time budget" in explorer.status.value and "not the converged result" in explorer.status.value
+    assert "cut short (not converged)" in explorer.fig_curve.ae["lines"]  # drawn apart from the finished sizes
+    assert "undercomplete autoencoder" in explorer.fig_curve.ae["lines"]
+
+
+def test_the_cache_is_bounded_and_keeps_no_gradients(digits, monkeypatch):
+    monkeypatch.setattr(widgets, "CACHE_SIZE", 4)
+    explorer = widgets.RegulariserExplorer(*digits, kind="topk", bottleneck=16, fit_options=dict(epochs=1), retrain="inline")
+    for k in range(1, 17):
+        explorer.slider.value = k
+    assert list(explorer.cache) == [(("k", k),) for k in (13, 14, 15, 16)]  # least recently used dropped first
+    assert len(explorer.points) == 16  # every setting tried stays on the trade-off plot (a few numbers each)
+    xs, _ = explorer.fig_trade.ae["lines"]["settings tried"].get_data()
+    assert len(xs) == 16
+    assert all(p.grad is None for e in explorer.cache.values() for p in e["model"].parameters())
+    assert not any(name in e for e in explorer.cache.values() for name in ("codes", "features"))
+    explorer.slider.value = 14  # a revisit refreshes its place
+    assert list(explorer.cache)[-1] == (("k", 14),) and "cached" in explorer.status.value
+
+
+def test_rerunning_a_cell_closes_the_explorer_it_made_before(digits, monkeypatch):
+    import gc
+    import weakref
+    runs = iter(range(1, 100))
+    monkeypatch.setattr(widgets, "_cell_key", lambda: ("cell-id-1", next(runs)))
+    alive = lambda: {t for t in threading.enumerate() if t.name == "BottleneckExplorer" and t.is_alive()}
+    before, made = alive(), []
+    for _ in range(20):
+        explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=2), start=2)
+        made.append(weakref.ref(explorer))
+        explorer.wait(30)
+    for t in alive() - before - {explorer.worker.thread}:
+        t.join(5)  # closed workers end at once
+    assert alive() - before == {explorer.worker.thread}  # one live worker after 20 runs of the cell
+    del explorer
+    gc.collect()
+    assert sum(r() is not None for r in made) == 1  # the 19 replaced explorers were freed, widgets and models too
+
+
+def test_two_explorers_in_one_cell_both_live(digits, trained, monkeypatch):
+    monkeypatch.setattr(widgets, "_cell_key", lambda: ("cell-id-2", 7))
+    first = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    second = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    assert first.widget.comm is not None and second.widget.comm is not None
+
+
+def test_a_closed_explorer_is_garbage_collected(digits, trained):
+    import gc
+    import weakref
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=2), start=2)
+    explorer.wait(30)
+    ref = weakref.ref(explorer)
+    explorer.close()
+    explorer.worker.thread.join(5)
+    del explorer
+    gc.collect()
+    assert ref() is None
+
+
+def test_going_back_to_a_cached_value_while_another_trains_shows_only_the_cached_one(digits):
+    explorer = widgets.BottleneckExplorer(*digits, fit_options=dict(epochs=3), start=3)
+    assert explorer.wait(60)
+    cached = explorer.cache[3]
+    explorer.fit_options["epochs"] = 5000  # k = 30 would train for a long time
+    explorer.slider.value = 30
+    import time
+    time.sleep(0.5)  # partial results of k = 30 are on screen now
+    explorer.slider.value = 3
+    assert explorer.wait(10)  # the k = 30 job was cancelled
+    time.sleep(0.3)
+    assert explorer.readings["k"] == 3 and explorer.images.value == cached["images"]
+    assert explorer.loss_img.value == cached["loss"] and "k = 3: cached" in explorer.status.value
+    assert 30 not in explorer.cache
+
+
+def test_a_failed_background_job_does_not_leave_training_in_the_status(digits, monkeypatch):
+    monkeypatch.setattr(widgets, "fit", lambda *a, **k: (_ for _ in ()).throw(ValueError("boom")))
+    explorer = widgets.BottleneckExplorer(*digits, start=2)
+    explorer.wait(30)
+    assert "boom" in explorer.error.value and "training" not in explorer.status.value
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: widgets.BottleneckExplorer(*d, kind="banana"), "kind must be one of linear, undercomplete"),
+    (lambda d: widgets.BottleneckExplorer(*d, kind="vae"), "compares reconstruction error with PCA"),
+    (lambda d: widgets.BottleneckExplorer(*d, fit_options=dict(epochs=0)), r"fit_options\['epochs'\] must be a whole number > 0"),
+    (lambda d: widgets.BottleneckExplorer(*d, fit_options=dict(time_budget=-1)), r"fit_options\['time_budget'\] must be a number > 0"),
+    (lambda d: widgets.BottleneckExplorer(*d, fit_options=dict(epoch=5)), "fit_options takes epochs, time_budget"),
+    (lambda d: widgets.BottleneckExplorer(*d, start=8.5), "whole numbers 1 <= sizes"),
+    (lambda d: widgets.BottleneckExplorer(*d, lamda=0.1), "does not take lamda"),
+    (lambda d: widgets.RegulariserExplorer(*d, bottleneck=0), "bottleneck must be a whole number >= 1"),
+    (lambda d: widgets.RegulariserExplorer(*d, kind="sparse_kl", rho=2), r"rho must be in \[0.01, 0.5\]"),
+    (lambda d: widgets.RegulariserExplorer(*d, lam=0.1), "lam is what the slider sets"),
+    (lambda d: widgets.NoiseExplorer(ae.make_model("denoising", (1, 8, 8), 4), "digits"), "needs data as an aeteach Dataset"),
+])
+def test_constructors_check_their_arguments_before_anything_starts(digits, make, message):
+    threads = threading.active_count()
+    with pytest.raises(ValueError, match=message):
+        make(digits)
+    assert threading.active_count() == threads
