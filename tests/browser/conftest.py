@@ -1,9 +1,16 @@
-"""Fixtures for the browser tests: one JupyterLab server and one headless Chromium for the whole session.
+"""Fixtures for the browser tests: jupyter servers and one headless Chromium for the whole session.
 
 Browser tests run only when selected (`-m browser` or AETEACH_BROWSER=1). Without /usr/bin/chromium or the
 playwright package they are skipped, except in CI (CI=true with AETEACH_BROWSER=1), where they fail instead.
 AETEACH_NOTEBOOKS_DIR points the tests at another folder of notebooks (the server's root is its parent).
+
+Servers come from `jupyter_servers.get(app, env)`: app "lab" (`jupyter lab`: JupyterLab, and Notebook 7 where it
+is installed) or "classic" (`jupyter notebook` of Notebook 6.5), with extra environment variables for its
+kernels; each distinct (app, env) starts once, on first use, and all stop at the end of the session.
+Tests marked `legacy` need the legacy front ends of .ci/legacy.txt (JupyterLab 3.6, Notebook 6.5,
+ipywidgets 7.8) and run in that environment: `python -m pytest -m "browser and legacy" tests/browser`.
 """
+from importlib import metadata
 import json
 import os
 import secrets
@@ -46,6 +53,10 @@ def pytest_generate_tests(metafunc):
     # parametrize over the notebooks present at collection time
     if "notebook_name" in metafunc.fixturenames:
         metafunc.parametrize("notebook_name", notebook_names())
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "legacy: browser tests of the legacy front ends (.ci/legacy.txt environment)")
 
 
 def _selected(config):
@@ -115,10 +126,23 @@ class JupyterServer:
         return "\n".join(Path(self.log).read_text(errors="replace").splitlines()[-n:])
 
 
-@pytest.fixture(scope="session")
-def jupyter_server(tmp_path_factory):
-    """`jupyter lab` on 127.0.0.1 with a free port, a random token and throwaway config dirs."""
-    tmp = tmp_path_factory.mktemp("jupyter")
+def _wait_ready(server, app):
+    deadline = time.monotonic() + 90
+    while True:
+        if server.proc.poll() is not None:
+            pytest.fail(f"jupyter {app} exited with {server.proc.returncode}:\n{server.log_tail()}")
+        try:
+            server.api("GET", "/api/status", timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                pytest.fail(f"jupyter {app} did not answer /api/status in 90 s:\n{server.log_tail()}")
+            time.sleep(0.3)
+
+
+def start_server(tmp, app="lab", extra_env=None):
+    """Start `jupyter lab` or the classic `jupyter notebook` on 127.0.0.1 (free port, random token, throwaway
+    config dirs); extra_env is added to its kernels' environment (a value None removes the variable)."""
     root = notebooks_dir().parent
     env = dict(os.environ)
     for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
@@ -134,12 +158,25 @@ def jupyter_server(tmp_path_factory):
     (tmp / "checkpoints" / notebooks_dir().name).mkdir(parents=True)
     env["AETEACH_FAST"] = "1"  # kernels inherit it; notebooks then run in fast mode
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # ipykernel's debugger: no frozen-modules warning on each start
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    for var, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = value
     port, token = _free_port(), secrets.token_hex(24)
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-           # JupyterLab makes a checkpoint of a notebook it opens: keep those out of the repository
-           f"--FileCheckpoints.root_dir={tmp / 'checkpoints'}"]
+    if app == "lab":
+        cmd = [sys.executable, "-m", "jupyter", "lab", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={root}"]
+    elif app == "classic":  # Notebook 6.5's own server (notebook.notebookapp), not jupyter_server
+        cmd = [sys.executable, "-m", "notebook", "--NotebookApp.port_retries=0", f"--NotebookApp.token={token}",
+               f"--NotebookApp.notebook_dir={root}"]
+    else:
+        raise ValueError(f"app must be 'lab' or 'classic', got {app!r}")
+    cmd += ["--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            # the server makes a checkpoint of a notebook it opens: keep those out of the repository
+            f"--FileCheckpoints.root_dir={tmp / 'checkpoints'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     log = tmp / "server.log"
@@ -147,25 +184,86 @@ def jupyter_server(tmp_path_factory):
         proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = JupyterServer(f"http://127.0.0.1:{port}", token, root, proc, log)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}")
-            try:
-                server.api("GET", "/api/status", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not answer /api/status in 90 s:\n{server.log_tail()}")
-                time.sleep(0.3)
-        yield server
-    finally:
-        if proc.poll() is None:
-            try:
-                server.shutdown_sessions()
-            except Exception:
-                pass  # the server is going away anyway
+        _wait_ready(server, app)
+    except BaseException:
         _kill_group(proc)
+        raise
+    return server
+
+
+def stop_server(server):
+    if server.proc.poll() is None:
+        try:
+            server.shutdown_sessions()
+        except Exception:
+            pass  # the server is going away anyway
+    _kill_group(server.proc)
+
+
+class Servers:
+    """Servers started on first use, one per (app, kernel environment), stopped together at the end."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory, self.running = tmp_path_factory, {}
+
+    def get(self, app="lab", env=None):
+        key = (app, tuple(sorted((env or {}).items(), key=lambda kv: kv[0])))
+        if key not in self.running:
+            self.running[key] = start_server(self.tmp_path_factory.mktemp(f"jupyter-{app}"), app, env)
+        return self.running[key]
+
+    def close(self):
+        for server in self.running.values():
+            stop_server(server)
+        self.running.clear()
+
+
+@pytest.fixture(scope="session")
+def jupyter_servers(tmp_path_factory):
+    servers = Servers(tmp_path_factory)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(jupyter_servers):
+    """`jupyter lab` whose kernels train explorers the default way (AETEACH_RETRAIN removed from their env)."""
+    return jupyter_servers.get("lab", {"AETEACH_RETRAIN": None})
+
+
+def kernel_environ(server, rel):
+    """Environment of the kernel process of notebook `rel` (Linux: read from /proc), or None if not found."""
+    sessions = [s for s in server.api("GET", "/api/sessions") if s["path"] == rel]
+    if len(sessions) != 1:
+        return None
+    needle = f"kernel-{sessions[0]['kernel']['id']}.json".encode()  # the kernel's connection file is on its command line
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (proc / "cmdline").read_bytes():
+                pairs = (proc / "environ").read_bytes().split(b"\0")
+                return dict(p.decode(errors="replace").split("=", 1) for p in pairs if b"=" in p)
+        except OSError:
+            continue  # gone, or not ours to read
+    return None
+
+
+def installed(dist):
+    """Installed version of a distribution, or None."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def require_versions(**prefixes):
+    """Skip (fail in CI) unless each distribution's installed version starts with the given prefix."""
+    wrong = [f"{d} {installed(d) or 'not installed'} (want {p}.*)" for d, p in prefixes.items()
+             if not (installed(d) or "").startswith(p + ".") and installed(d) != p]
+    if wrong:
+        reason = "this environment lacks the front end under test: " + ", ".join(wrong) + " (see .ci/legacy.txt)"
+        (pytest.fail if _strict() else pytest.skip)(reason)
 
 
 def _kill_group(proc):
