@@ -1,0 +1,26 @@
+"""What every notebook shares: one identical setup cell, one H1, and explorers only through aeteach.widgets."""
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def test_every_notebook_starts_with_the_same_setup_cell():
+    setups = {p.name: "".join(next(c for c in cells(p) if c["cell_type"] == "code")["source"]) for p in NOTEBOOKS}
+    assert len(NOTEBOOKS) >= 10 and len(set(setups.values())) == 1, sorted(setups)
+    setup = next(iter(setups.values()))
+    assert '"google.colab" in sys.modules' in setup and "torch.manual_seed(0)" in setup
+    assert "ae.describe_device(device)" in setup  # students see the device and the precision it trains in
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_one_h1(path):
+    h1 = [line for c in cells(path) if c["cell_type"] == "markdown"
+          for line in "".join(c["source"]).splitlines() if line.startswith("# ")]
+    assert len(h1) == 1, h1
