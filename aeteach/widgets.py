@@ -78,7 +78,7 @@ def _cell_key():
 
 
 def _check_number(name, value, lo=0, whole=False, none_ok=False):
-    """A positive (or >= lo) number, not a bool; whole numbers where asked."""
+    """A number > lo (never a bool), whole where asked, None where allowed; else a ValueError naming it."""
     if value is None and none_ok:
         return
     ok_type = isinstance(value, int) if whole else isinstance(value, (int, float))

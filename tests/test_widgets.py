@@ -420,3 +420,24 @@ def test_constructors_check_their_arguments_before_anything_starts(digits, make,
     with pytest.raises(ValueError, match=message):
         make(digits)
     assert threading.active_count() == threads
+
+
+def test_the_cell_is_told_by_its_id_or_else_by_its_source(digits, trained, monkeypatch):
+    import IPython
+
+    class Shell:  # what an ipykernel shell offers: the kernel, the request being run, its count, the inputs
+        kernel, execution_count, user_ns = object(), 1, {"_ih": ["", "widgets.NoiseExplorer(m, test)"]}
+        parent_header = {"metadata": {"cellId": "cell-a"}}
+
+    shell = Shell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    first = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    shell.execution_count = 2  # the same cell, run again
+    second = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    assert first.widget.comm is None and second.widget.comm is not None
+    shell.parent_header, shell.execution_count = {"metadata": {}}, 3  # classic Notebook sends no cell id
+    third = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    shell.execution_count = 4
+    fourth = widgets.NoiseExplorer(trained["denoising"], digits[1])
+    assert second.widget.comm is not None  # a different key: left alone
+    assert third.widget.comm is None and fourth.widget.comm is not None
