@@ -233,17 +233,19 @@ def jupyter_server(jupyter_servers):
     return jupyter_servers.get("lab", {"AETEACH_RETRAIN": None})
 
 
-def kernel_environ(server, rel):
-    """Environment of the kernel process of notebook `rel` (Linux: read from /proc), or None if not found."""
+def kernel_process(server, rel):
+    """(argv, environment) of the kernel process of notebook `rel` (Linux: read from /proc), or None if not found."""
     sessions = [s for s in server.api("GET", "/api/sessions") if s["path"] == rel]
     if len(sessions) != 1:
         return None
     needle = f"kernel-{sessions[0]['kernel']['id']}.json".encode()  # the kernel's connection file is on its command line
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if needle in (proc / "cmdline").read_bytes():
+            cmdline = (proc / "cmdline").read_bytes()
+            if needle in cmdline:
                 pairs = (proc / "environ").read_bytes().split(b"\0")
-                return dict(p.decode(errors="replace").split("=", 1) for p in pairs if b"=" in p)
+                env = dict(p.decode(errors="replace").split("=", 1) for p in pairs if b"=" in p)
+                return [a.decode(errors="replace") for a in cmdline.split(b"\0") if a], env
         except OSError:
             continue  # gone, or not ours to read
     return None

@@ -14,17 +14,19 @@ headless Chromium:
   4. fails on uncaught page errors and on console errors about widgets/plotly/anywidget (offline noise ignored);
   5. saves artifacts/browser/NAME.png (the 1366x768 window at the end) and NAME.cellK.png (the whole output
      of the explorer in cell K, after its slider moved).
-The browser must never save a notebook: autosave is off (throwaway JupyterLab settings; the classic Notebook's
+Tests pass on_open=expect_kernel(server, rel, VAR=value): the kernel must run this environment's python and
+have those variables. The browser must never save a notebook: autosave is off (throwaway JupyterLab settings; the classic Notebook's
 timer is switched off once the page is loaded), and any write to the contents API fails the test.
 """
 import hashlib
 import json
 import re
+import sys
 import time
 
 import pytest
 
-from .conftest import VIEWPORT
+from .conftest import VIEWPORT, kernel_process
 
 RUN_TIMEOUT_S = 180  # a notebook takes up to ~30 s in fast mode on 2 cores
 SLIDER_TIMEOUT_S = 20  # some sliders retrain in a background thread
@@ -413,6 +415,21 @@ def masked_shot(page, area):
     """Hash of the output area's screenshot with its sliders masked (their own readouts always change)."""
     png = area.screenshot(animations="disabled", mask=[area.locator(".widget-slider")], timeout=10_000)
     return hashlib.sha1(png).hexdigest()
+
+
+def expect_kernel(server, rel, **env):
+    """An on_open check: the notebook's kernel runs this environment's python (so the versions under test) and
+    has the given environment variables (a value None: the variable is unset)."""
+    def check(page):
+        found = kernel_process(server, rel)
+        if found is None:
+            return [f"could not find the kernel process of {rel} (to check its python and environment)"]
+        argv, kernel_env = found
+        problems = [] if argv and argv[0] == sys.executable else [
+            f"the kernel runs {argv[:1]}, not this environment's {sys.executable}"]
+        problems += [f"the kernel has {k}={kernel_env.get(k)!r}, expected {v!r}" for k, v in env.items() if kernel_env.get(k) != v]
+        return problems
+    return check
 
 
 def shutdown(page, server, rel):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import VIEWPORT, notebooks_dir, require_versions
-from .harness import Classic, JupyterLab, check_notebook, shutdown
+from .harness import Classic, JupyterLab, check_notebook, expect_kernel, shutdown
 
 LAB3_NOTEBOOKS = ["01_undercomplete.ipynb", "05_variational.ipynb"]
 CLASSIC_NOTEBOOKS = ["04_denoising.ipynb"]
@@ -41,7 +41,8 @@ def test_notebook_in_jupyterlab3(name, browser, jupyter_servers, artifacts):
     page = browser.new_page(viewport=VIEWPORT)
     url = f"{server.url}/lab/tree/{rel}?reset&token={server.token}"
     try:
-        check_notebook(page, server, url, rel, nb_path, f"{Path(name).stem}.lab3", artifacts, LAB3)
+        check_notebook(page, server, url, rel, nb_path, f"{Path(name).stem}.lab3", artifacts, LAB3,
+                       on_open=expect_kernel(server, rel, AETEACH_RETRAIN=None))
     finally:
         shutdown(page, server, rel)
 
@@ -55,6 +56,7 @@ def test_notebook_in_classic_notebook(name, browser, jupyter_servers, artifacts)
     page = browser.new_page(viewport=VIEWPORT)
     url = f"{server.url}/notebooks/{rel}?token={server.token}"
     try:
-        check_notebook(page, server, url, rel, nb_path, f"{Path(name).stem}.classic", artifacts, CLASSIC)
+        check_notebook(page, server, url, rel, nb_path, f"{Path(name).stem}.classic", artifacts, CLASSIC,
+                       on_open=expect_kernel(server, rel, AETEACH_RETRAIN=None))
     finally:
         shutdown(page, server, rel)

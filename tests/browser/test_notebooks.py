@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import VIEWPORT, kernel_environ, notebooks_dir
-from .harness import JupyterLab, check_notebook, shutdown
+from .conftest import VIEWPORT, notebooks_dir
+from .harness import JupyterLab, check_notebook, expect_kernel, shutdown
 
 LAB = JupyterLab("JupyterLab 4")
 NOTEBOOK7 = JupyterLab("Notebook 7")
@@ -41,7 +41,8 @@ def test_notebook_in_lab(notebook_name, browser, jupyter_server, artifacts):
     page = browser.new_page(viewport=VIEWPORT)
     url = f"{jupyter_server.url}/lab/tree/{rel}?reset&token={jupyter_server.token}"
     try:
-        check_notebook(page, jupyter_server, url, rel, nb_path, Path(notebook_name).stem, artifacts, LAB)
+        check_notebook(page, jupyter_server, url, rel, nb_path, Path(notebook_name).stem, artifacts, LAB,
+                       on_open=expect_kernel(jupyter_server, rel, AETEACH_RETRAIN=None))
     finally:
         shutdown(page, jupyter_server, rel)
 
@@ -54,19 +55,10 @@ def test_notebook_in_notebook7(browser, jupyter_server, artifacts):
     page = browser.new_page(viewport=VIEWPORT)
     url = f"{jupyter_server.url}/notebooks/{rel}?token={jupyter_server.token}"
     try:
-        check_notebook(page, jupyter_server, url, rel, nb_path, f"{Path(name).stem}.notebook7", artifacts, NOTEBOOK7)
+        check_notebook(page, jupyter_server, url, rel, nb_path, f"{Path(name).stem}.notebook7", artifacts, NOTEBOOK7,
+                       on_open=expect_kernel(jupyter_server, rel))
     finally:
         shutdown(page, jupyter_server, rel)
-
-
-def expect_kernel_env(server, rel, **want):
-    """on_open check: the notebook's kernel process really has these environment variables."""
-    def check(page):
-        env = kernel_environ(server, rel)
-        if env is None:
-            return [f"could not find the kernel process of {rel} to read its environment"]
-        return [f"the kernel has {k}={env.get(k)!r}, expected {v!r}" for k, v in want.items() if env.get(k) != v]
-    return check
 
 
 @pytest.mark.browser
@@ -81,6 +73,6 @@ def test_inline_retraining_in_lab(browser, jupyter_servers, artifacts):
     url = f"{server.url}/lab/tree/{rel}?reset&token={server.token}"
     try:
         check_notebook(page, server, url, rel, nb_path, f"{Path(name).stem}.inline", artifacts, LAB,
-                       on_open=expect_kernel_env(server, rel, AETEACH_RETRAIN="inline"))
+                       on_open=expect_kernel(server, rel, AETEACH_RETRAIN="inline"))
     finally:
         shutdown(page, server, rel)
