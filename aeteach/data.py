@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import numbers
 import os
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATASETS = ("digits", "mnist", "fashion_mnist", "shapes", "photo_patches")
+DATASETS = ("digits", "mnist5k", "mnist", "fashion_mnist", "shapes", "photo_patches")
 SPLITS = ("train", "test")
 SHAPE_CLASSES = ("background", "circle", "square", "triangle")
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
@@ -23,13 +24,17 @@ TRAIN_PHOTOS = ("astronaut", "chelsea", "rocket", "moon", "coins", "brick", "gra
 TEST_PHOTOS = ("camera", "coffee")
 PHOTOS = TEST_PHOTOS + TRAIN_PHOTOS
 _OPENML = {"mnist": ("mnist_784", DIGIT_CLASSES), "fashion_mnist": ("Fashion-MNIST", FASHION_CLASSES)}
-_OPTIONS = {"digits": {}, "mnist": {"cache_dir": None}, "fashion_mnist": {"cache_dir": None},
+_OPTIONS = {"digits": {}, "mnist5k": {}, "mnist": {"cache_dir": None}, "fashion_mnist": {"cache_dir": None},
             "shapes": {"size": 32}, "photo_patches": {"size": 32}}
 _DEFAULT_N = {"shapes": (2000, 500), "photo_patches": (4000, 1000)}  # (train, test)
+# mnist5k: 5000 real MNIST digits embedded in the package (aeteach/datafiles/PROVENANCE.md says where from);
+# the checksum is what the tests compare the installed file with, not something loading checks
+MNIST5K_SHA256 = "2b822963468e45a12a947f8310c9492cdd711062ccf2bf1ca1a672a9bc124eb4"
+_MNIST5K_SHAPES = {"x_train": (4000, 28, 28), "y_train": (4000,), "x_test": (1000, 28, 28), "y_test": (1000,)}
 
 
 class DatasetUnavailable(RuntimeError):
-    """A dataset that needs a download could not be fetched."""
+    """A dataset that needs a download could not be fetched (or an embedded one is missing from the install)."""
 
 
 @dataclass
@@ -80,7 +85,12 @@ def load_dataset(name: str, split: str = "train", n: int | None = None, seed: in
         n = _DEFAULT_N[name][split == "test"] if n is None else n
         make = make_shapes if name == "shapes" else make_photo_patches
         return make(n, opts["size"], seed, split)
-    data = _load_digits(split) if name == "digits" else _load_openml(name, split, opts["cache_dir"])
+    if name == "digits":
+        data = _load_digits(split)
+    elif name == "mnist5k":
+        data = _load_mnist5k(split)
+    else:
+        data = _load_openml(name, split, opts["cache_dir"])
     return data if n is None else data.subset(n, seed)
 
 
@@ -100,6 +110,38 @@ def _load_digits(split: str) -> Dataset:
     x, y = (x_tr, y_tr) if split == "train" else (x_te, y_te)
     x = torch.from_numpy(x / 16.0).float().unsqueeze(1)  # (N, 1, 8, 8)
     return Dataset(x, torch.tensor(y, dtype=torch.int64), "digits", DIGIT_CLASSES)  # a copy: the split is cached
+
+
+# ---------------------------------------------------------------- mnist5k (5000 real MNIST digits, embedded)
+
+def mnist5k_file():
+    """The embedded aeteach/datafiles/mnist5k.npz (uint8 x_train, y_train, x_test, y_test), as installed."""
+    return importlib.resources.files("aeteach") / "datafiles" / "mnist5k.npz"
+
+
+@functools.lru_cache(maxsize=None)
+def _mnist5k_arrays() -> dict[str, np.ndarray]:
+    path = mnist5k_file()
+    try:
+        with path.open("rb") as fh, np.load(fh) as f:
+            arrays = {k: f[k] for k in _MNIST5K_SHAPES}
+    except (OSError, KeyError, ValueError) as e:
+        raise DatasetUnavailable(
+            f"the embedded MNIST subset {path} is missing or unreadable ({type(e).__name__}: {e}); it ships inside "
+            f"the aeteach package, so reinstall aeteach (pip install --force-reinstall ...)") from e
+    for k, shape in _MNIST5K_SHAPES.items():
+        if arrays[k].dtype != np.uint8 or arrays[k].shape != shape:
+            raise DatasetUnavailable(f"the embedded MNIST subset {path} is damaged: {k} is {arrays[k].dtype} "
+                                     f"{arrays[k].shape}, expected uint8 {shape}; reinstall aeteach")
+        arrays[k].flags.writeable = False  # cached: shared by every call
+    return arrays
+
+
+def _load_mnist5k(split: str) -> Dataset:
+    # the split is fixed in the file (400 train / 100 test per digit) and ignores `seed`, like digits
+    a = _mnist5k_arrays()
+    x = torch.from_numpy(a[f"x_{split}"].astype(np.float32)).div_(255.0).unsqueeze(1)  # (N, 1, 28, 28), a copy
+    return Dataset(x, torch.from_numpy(a[f"y_{split}"].astype(np.int64)), "mnist5k", DIGIT_CLASSES)
 
 
 # ---------------------------------------------------------------- MNIST / Fashion-MNIST (downloaded once)
@@ -138,8 +180,8 @@ def _download_openml(name: str, path: Path) -> None:
     except (urllib.error.URLError, OSError, ConnectionError) as e:
         raise DatasetUnavailable(
             f"could not download {name!r} from OpenML ({type(e).__name__}: {e}); it is cached in {path} once "
-            f"downloaded (set AETEACH_DATA or cache_dir to change where). Offline, use 'digits', 'shapes' "
-            f"or 'photo_patches', which need no download.") from e
+            f"downloaded (set AETEACH_DATA or cache_dir to change where). Offline, use 'mnist5k' (5000 real "
+            f"28x28 MNIST digits, embedded), or 'digits', 'shapes' or 'photo_patches', which need no download.") from e
     x = np.asarray(bunch.data).reshape(-1, 28, 28).astype(np.uint8)
     y = np.asarray(bunch.target).astype(np.int64)
     # write then rename, so an interrupted save never leaves a broken cache

