@@ -18,6 +18,33 @@ def test_linear_autoencoder_reaches_pca(digits, k):
     assert history.test["recon"][-1] >= 0.99 * pca  # ... and it cannot do better
 
 
+@pytest.mark.parametrize("k, seed", [(3, 0), (6, 1)])
+def test_default_fit_trains_until_converged(digits, k, seed):
+    # 60 fixed epochs left a linear model 4-16% above PCA here; the plateau rule trains on to within 0.4%
+    train, test = digits
+    history = ae.fit(ae.make_model("linear", train.shape, k, seed=seed), train, test, seed=seed, progress=False)
+    pca = metrics.pca_baseline(train.x, test.x, k)
+    assert history.stopped == "converged" and history.converged and history.epochs < ae.train.MAX_EPOCHS
+    assert 0.99 * pca <= history.test["recon"][-1] <= 1.02 * pca
+
+
+def test_plateau_rule():
+    falling = [1 / (1 + e) for e in range(40)]  # still 2.5% better over the last 20 epochs
+    assert not ae.train.plateaued(falling, window=20, tol=1e-3)
+    flat = [1.0] * 20 + [1.0005 - 1e-4 * (e % 2) for e in range(20)]  # wobbling, never 0.1% below the best before
+    assert ae.train.plateaued(flat, window=20, tol=1e-3)
+    assert not ae.train.plateaued(flat[:-1] + [0.998], window=20, tol=1e-3)  # one epoch 0.2% better is progress
+    assert not ae.train.plateaued([1.0] * 20, window=20, tol=1e-3)  # nothing before the window to compare with
+
+
+def test_epochs_none_stops_at_max_epochs_and_explicit_epochs_are_exact(digits):
+    train, _ = digits
+    capped = ae.fit(ae.make_model("linear", train.shape, 3), train, max_epochs=3, progress=False)
+    assert capped.stopped == "max_epochs" and capped.epochs == 3 and not capped.converged
+    exact = ae.fit(ae.make_model("linear", train.shape, 3), train, epochs=30, progress=False)
+    assert exact.stopped == "epochs" and exact.epochs == 30  # 30 epochs, whether or not it has converged
+
+
 def test_nonlinear_autoencoder_beats_pca_at_k2(digits):
     train, test = digits
     model = ae.make_model("undercomplete", train.shape, 2)
@@ -149,9 +176,9 @@ def test_time_budget_ends_training(digits):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(epochs=0), "epochs must be a whole number >= 1"),
-    (dict(time_budget=-1), "time_budget must be a positive number"),
+    (dict(time_budget=-1), "time_budget must be a finite number > 0"),
     (dict(batch_size=0), "batch_size must be a whole number >= 1"),
-    (dict(lr=0), "lr must be a positive number"),
+    (dict(lr=0), "lr must be a finite number > 0"),
     (dict(device="tpu"), "device must be 'auto', 'cpu'"),
     (dict(device="cuda:0"), "CUDA is not available") if not torch.cuda.is_available() else (dict(lr=-1), "lr"),
     (dict(callbacks=[42]), "callbacks must be functions"),
