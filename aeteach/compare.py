@@ -36,7 +36,7 @@ def compare(kinds=COMPARE_KINDS, dataset="digits", bottleneck=8, sparse_bottlene
             active=metrics.active_fraction(codes / codes.abs().amax().clamp_min(1e-12), threshold=0.05),
             dead=metrics.dead_units(codes / codes.abs().amax().clamp_min(1e-12), threshold=0.05),
             jacobian=metrics.jacobian_norm(model, test.x, max_samples=128),
-            elbo=metrics.elbo(model, test.x) if kind == "vae" else math.nan))
+            elbo=metrics.elbo(model, test.x) if model.config.variational else math.nan))
     return rows
 
 

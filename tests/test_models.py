@@ -1,25 +1,87 @@
-"""The autoencoder family: shapes, the exact penalties, checkpoints and input validation."""
+"""The autoencoder family: the kind table, shapes, the exact penalties, checkpoints and input validation."""
+import math
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 import aeteach as ae
-from aeteach import losses
+from aeteach import losses, models
+from aeteach.models import make_config
 
 SHAPE = (1, 8, 8)
 
 
+def _size(kind):
+    """A bottleneck size the kind accepts on SHAPE: 6, or just wider than the input where the code must be."""
+    return 6 if kind != "overcomplete" else 70
+
+
 @pytest.mark.parametrize("kind", [k for k in ae.KINDS if k != "segmentation"])
 def test_every_kind_encodes_decodes_and_reports_named_terms(kind):
-    model = ae.make_model(kind, SHAPE, 6)
+    model = ae.make_model(kind, SHAPE, _size(kind))
     x = torch.rand(5, *SHAPE)
     h = model.encode(x)
-    assert h.shape == (5, 6)
+    assert h.shape == (5, _size(kind))
     assert model.decode(h).shape == x.shape and model(x).shape == x.shape
     terms = model.loss_terms(x)
     assert tuple(terms) == model.config.terms
     weighted = sum(model.config.weights[t] * terms[t] for t in terms if t != "total")
     assert torch.allclose(terms["total"], weighted)
+
+
+def test_the_kind_table_names_only_things_that_exist():
+    for name, kind in losses.VARIANTS.items():
+        assert kind.code in models.CODES and kind.corrupt in (None, *models.CORRUPTIONS), name
+        assert kind.output in models.OUTPUTS and set(kind.archs) <= set(models.ARCHS) and kind.ref, name
+        assert set(kind.terms) <= set(losses.TERMS) and "recon" in kind.terms, name
+        # a term's weight is one of the kind's own hyperparameters, so setting it reaches the loss
+        assert all(w is None or w in kind.hyper for w in kind.terms.values()), name
+        assert set(kind.hyper) <= set(losses.RANGES) and set(kind.ranges) <= set(losses.RANGES), name
+        assert set(kind.hyper) <= set(models.CONFIG_FIELDS), name
+        for arch in kind.archs:  # every default passes its own range, with every architecture
+            cfg = make_config(name, (1, 8, 8), 80, arch)
+            assert cfg.arch == arch and cfg.terms == (*kind.terms, "total")
+
+
+def test_weights_are_read_from_the_config_at_loss_time():
+    model = ae.make_model("vae", SHAPE, 3)
+    x = torch.rand(4, *SHAPE)
+    gen = lambda: torch.Generator().manual_seed(0)
+    before = model.loss_terms(x, generator=gen())
+    model.config.beta = 4.0  # e.g. a callback annealing beta
+    after = model.loss_terms(x, generator=gen())
+    assert model.config.weights == {"recon": 1.0, "kl": 4.0}
+    assert torch.allclose(after["total"], after["recon"] + 4.0 * after["kl"])
+    assert after["total"].item() == pytest.approx(before["total"].item() + 3.0 * before["kl"].item(), rel=1e-5)
+    sparse = ae.make_model("sparse_l1", SHAPE, 6, lam=0.0)
+    zero = sparse.loss_terms(x)
+    sparse.config.lam = 0.5
+    assert torch.allclose(sparse.loss_terms(x)["total"], zero["recon"] + 0.5 * zero["l1"])
+
+
+def test_a_new_kind_made_of_existing_terms_is_one_entry(monkeypatch):
+    entry = losses.Kind("sigmoid", {"recon": None, "l1": "lam"}, {**losses.NET, "lam": 0.1}, ref="an example")
+    monkeypatch.setitem(losses.VARIANTS, "sigmoid_l1", entry)
+    model = ae.make_model("sigmoid_l1", SHAPE, 6)
+    x = torch.rand(5, *SHAPE)
+    terms = model.loss_terms(x)
+    assert tuple(terms) == ("recon", "l1", "total") and model.config.weights["l1"] == 0.1
+    assert model.encode(x).min() >= 0 and model.encode(x).max() <= 1  # the sigmoid code, from the entry
+    assert torch.allclose(terms["total"], terms["recon"] + 0.1 * terms["l1"])
+    with pytest.raises(ValueError, match="does not take rho"):
+        ae.make_model("sigmoid_l1", SHAPE, 6, rho=0.1)
+
+
+def test_properties_say_what_a_kind_is():
+    vae, seg = make_config("vae", SHAPE, 2), make_config("segmentation", SHAPE, 4)
+    assert vae.variational and vae.code == "gaussian" and vae.reconstructs and not vae.spatial_code
+    assert not seg.variational and not seg.reconstructs and seg.output == "classes" and seg.spatial_code
+    assert make_config("denoising", SHAPE, 4).corruption == "noise"
+    assert make_config("inpainting", SHAPE, 4).corruption == "block"
+    assert make_config("undercomplete", SHAPE, 4).corruption is None
+    assert make_config("linear", SHAPE, 4).output == "linear"
 
 
 def test_same_seed_same_initial_weights():
@@ -164,27 +226,63 @@ def test_loading_a_foreign_file_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("args, hyper, message", [
-    (("wobbly", SHAPE, 4), {}, "valid kinds: linear, undercomplete"),
+    (("wobbly", SHAPE, 4), {}, "kind must be one of linear, undercomplete"),
     (("undercomplete", SHAPE, 0), {}, "bottleneck must be a whole number >= 1"),
     (("undercomplete", SHAPE, 2.5), {}, "bottleneck must be a whole number >= 1"),
-    (("sparse_l1", SHAPE, 4), {"lam": -0.1}, r"lam must be >= 0"),
-    (("contractive", SHAPE, 4), {"lam": float("nan")}, r"lam must be >= 0"),
-    (("sparse_kl", SHAPE, 4), {"rho": 1.5}, r"rho must be in \(0, 1\)"),
-    (("vae", SHAPE, 4), {"beta": -1}, r"beta must be >= 0"),
-    (("denoising", SHAPE, 4), {"noise_level": 1.5}, r"noise_level must be in \[0.0, 1.0\]"),
+    (("undercomplete", SHAPE, True), {}, "bottleneck must be a whole number >= 1, got True"),
+    (("undercomplete", (1, 8, 0), 4), {}, "input_shape must be"),
+    (("sparse_l1", SHAPE, 4), {"lam": -0.1}, r"lam must be a finite number >= 0"),
+    (("sparse_l1", SHAPE, 4), {"lam": True}, r"lam must be a finite number >= 0, got True"),
+    (("contractive", SHAPE, 4), {"lam": float("nan")}, r"lam must be a finite number >= 0"),
+    (("sparse_kl", SHAPE, 4), {"rho": 1.5}, r"rho must be a finite number > 0 and < 1"),
+    (("vae", SHAPE, 4), {"beta": -1}, r"beta must be a finite number >= 0"),
+    (("vae", SHAPE, 4), {"loss": "mse"}, r"loss must be one of bce, got 'mse' \(the ELBO here uses a Bernoulli decoder\)"),
+    (("denoising", SHAPE, 4), {"noise_level": 1.5}, r"noise_level must be a finite number >= 0.0 and <= 1.0"),
     (("denoising", SHAPE, 4), {"noise": "pink"}, "noise must be one of gaussian"),
-    (("topk", SHAPE, 4), {"k": 9}, "k must be between 1 and the bottleneck size 4"),
-    (("inpainting", SHAPE, 4), {"block": 9}, "block must be between 1 and 8"),
+    (("topk", SHAPE, 4), {"k": 9}, "k must be a whole number >= 1 and <= 4, got 9"),
+    (("topk", SHAPE, 8), {"k": 2.5}, "k must be a whole number >= 1 and <= 8, got 2.5"),
+    (("inpainting", SHAPE, 4), {"block": 9}, "block must be a whole number >= 1 and <= 8"),
+    (("inpainting", SHAPE, 4, "unet"), {"skip": 1}, "skip must be True or False, got 1"),
+    (("undercomplete", SHAPE, 4), {"hidden": (16, 0)}, "each of hidden must be a whole number >= 1, got 0"),
+    (("undercomplete", SHAPE, 4, "conv"), {"channels": (8,)}, "channels must be 2 whole numbers >= 1"),
     (("sparse_l1", SHAPE, 4), {"lamda": 0.1}, "does not take lamda; its hyperparameters: hidden, channels, loss, lam"),
     (("undercomplete", SHAPE, 4), {"loss": "huber"}, "loss must be one of mse, mae, bce"),
-    (("undercomplete", (1, 10, 10), 4, "conv"), {}, "multiples of 4"),
-    (("undercomplete", SHAPE, 4, "transformer"), {}, "valid: linear, mlp, conv, unet"),
+    (("undercomplete", SHAPE, 4, "transformer"), {}, "arch must be one of linear, mlp, conv, unet"),
+    (("vae", SHAPE, 4, "unet"), {}, "kind 'vae' takes arch mlp or conv, got 'unet'"),
+    (("overcomplete", SHAPE, 64), {}, r"bottleneck must be a whole number >= 65, got 64 \(an overcomplete code is wider"),
+    (("undercomplete", SHAPE, 10**12), {}, "parameters .* over the limit of 100,000,000"),
+    (("undercomplete", SHAPE, 4), {"hidden": (10**9,)}, "parameters .* over the limit"),
 ])
 def test_bad_hyperparameters_say_what_is_allowed(args, hyper, message):
     with pytest.raises(ValueError, match=message):
         ae.make_model(*args, **hyper)
 
 
+def test_numpy_numbers_are_numbers():
+    model = ae.make_model("topk", np.array([1, 8, 8]), np.int64(16), k=np.int64(3), hidden=(np.int32(32),))
+    assert model.config.bottleneck == 16 and type(model.config.bottleneck) is int
+    assert model.config.k == 3 and model.config.hidden == (32,) and model.config.input_shape == SHAPE
+    assert ae.make_model("sparse_l1", SHAPE, 4, lam=np.float32(0.5)).config.lam == 0.5
+
+
+def test_an_oversized_model_is_refused_before_anything_is_allocated(monkeypatch):
+    real_empty = torch.empty
+    sizes = []
+
+    def watched(*args, **kw):  # every parameter of nn.Linear and nn.Conv2d starts as torch.empty
+        t = real_empty(*args, **kw)
+        if t.device.type != "meta":  # counting on the meta device allocates nothing
+            sizes.append(t.numel())
+        return t
+
+    monkeypatch.setattr(torch, "empty", watched)
+    with pytest.raises(ValueError, match="over the limit"):
+        ae.make_model("undercomplete", SHAPE, 4, hidden=(10**9,))
+    assert max(sizes, default=0) < 10**6  # nothing near 64 x 10^9 floats was asked of the allocator
+
+
 def test_vae_only_methods_refuse_other_kinds():
-    with pytest.raises(ValueError, match="kind 'vae' only"):
+    with pytest.raises(ValueError, match=r"sample\(\) needs a Gaussian code \(kind 'vae'\); this model is 'undercomplete'"):
         ae.make_model("undercomplete", SHAPE, 2).sample(4)
+    with pytest.raises(ValueError, match="posterior"):
+        ae.make_model("sparse_kl", SHAPE, 2).posterior(torch.rand(2, *SHAPE))

@@ -7,10 +7,7 @@ from ..metrics import jacobian_norm
 
 def _one_sigmoid_layer(model):
     """The nn.Linear of a one-layer sigmoid encoder, or None."""
-    cfg = getattr(model, "config", None)
-    if cfg is None or cfg.kind != "contractive" or cfg.arch != "mlp" or cfg.hidden:
-        return None
-    return model.encoder[1][0]
+    return getattr(model, "sigmoid_layer", None)
 
 
 def _true_jacobian(model, x):

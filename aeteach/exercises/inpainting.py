@@ -22,7 +22,7 @@ def _model_psnr(model, x, size, position=None):
 
 
 def _is_inpainter(model):
-    return hasattr(model, "config") and model.config.kind == "inpainting"
+    return getattr(getattr(model, "config", None), "corruption", None) == "block"  # trained with occluded blocks
 
 
 

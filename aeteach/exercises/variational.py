@@ -10,9 +10,9 @@ from . import number as _number, report
 
 
 def _is_vae(model):
-    # every aeteach Autoencoder has posterior(), but only kind 'vae' can answer it
-    kind = getattr(getattr(model, "config", None), "kind", "vae")
-    return isinstance(model, torch.nn.Module) and callable(getattr(model, "posterior", None)) and kind == "vae"
+    # every aeteach Autoencoder has posterior(), but only a Gaussian code can answer it
+    variational = getattr(getattr(model, "config", None), "variational", True)
+    return isinstance(model, torch.nn.Module) and callable(getattr(model, "posterior", None)) and variational
 
 
 def check_kl(fn):
