@@ -35,3 +35,32 @@ def test_cli_bad_value_is_a_clear_error(capsys):
     assert "bottleneck must be a whole number >= 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["compare", "--kinds", "wobbly"])
+
+
+
+@pytest.mark.parametrize("out, message", [
+    ("model.txt", "--out must end in .pt or .pth, got 'model.txt'"),
+    ("missing/model.pt", "the folder 'missing' does not exist"),
+    ("folder.pt", "is a folder; give a file name"),
+])
+def test_cli_train_checks_out_before_training(tmp_path, monkeypatch, capsys, out, message):
+    import aeteach.__main__ as cli
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.pt").mkdir()
+    monkeypatch.setattr(cli, "fit", lambda *a, **k: pytest.fail("trained before checking --out"))
+    assert main(["train", "undercomplete", "--epochs", "1", "--out", out]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_train_refuses_a_folder_it_cannot_write(tmp_path, monkeypatch, capsys):
+    import tempfile
+    import aeteach.__main__ as cli
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)  # root ignores permission bits: imitate a read-only disk
+    monkeypatch.setattr(cli, "fit", lambda *a, **k: pytest.fail("trained before checking --out"))
+    assert main(["train", "undercomplete", "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write in" in err and "Permission denied" in err
