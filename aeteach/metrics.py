@@ -256,7 +256,9 @@ def gaussian_kl(mu, logvar):
 def elbo(model, x, n_samples=1, seed=0):
     """Mean ELBO per example in nats: E_q[log p(x|z)] - KL(q(z|x) || N(0, I)), Bernoulli decoder.
 
-    The expectation is averaged over n_samples reparameterised draws from a generator seeded with seed.
+    The expectation is averaged over n_samples reparameterised draws z = mu + std * eps, with
+    eps = torch.randn((n_samples, N, k)) from torch.Generator().manual_seed(seed) on the CPU, so the
+    same seed gives the same estimate on any device and for any CHUNK.
     """
     _check_model(model, "posterior", "decode")
     x = _tensor(x, "x", 2)
@@ -278,6 +280,8 @@ def elbo(model, x, n_samples=1, seed=0):
                 p = model.decode(z[s, i:i + len(xb)].to(dev))
                 if p.shape != xb.shape:
                     raise ValueError(f"decode(z) must have the shape of x {tuple(xb.shape)}, got {tuple(p.shape)}")
+                if not torch.isfinite(p).all():  # else binary_cross_entropy fails with a message about [0, 1]
+                    raise ValueError("decode(z) gave NaN or inf: the model's weights are not finite")
                 p = p.clamp(_PROB_EPS, 1 - _PROB_EPS)
                 bce = F.binary_cross_entropy(p, xb.to(dev), reduction="none")
                 log_px[i:i + len(xb)] -= bce.flatten(1).sum(1).double().cpu()  # sum over pixels

@@ -20,6 +20,7 @@ from .data import Dataset, load_dataset
 PLATEAU_WINDOW = 20
 PLATEAU_TOL = 1e-3
 MAX_EPOCHS = 1000
+SYNC_FREE = ("cpu",)  # devices where reading a value back every step costs nothing (see _LastGood)
 # Adam's step size by architecture: small dense models tolerate (and converge fastest with) a large one
 DEFAULT_LR = {"linear": 1e-2, "mlp": 1e-2, "conv": 3e-3, "unet": 3e-3}
 # convolutional models need more (smaller) steps per epoch: with 256 a U-Net on 1000 shapes barely moves
@@ -226,18 +227,19 @@ def _mean_terms(model, x, y, batch_size, seed, dev):
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015) over a list of tensors, in seven _foreach kernels per step.
+    """Adam (Kingma & Ba 2015) over a list of tensors: torch's fused kernel where it has one, else seven _foreach ops.
 
-    Written out because constructing any torch.optim optimizer imports torch._dynamo and sympy
-    (about a second on a session's first fit, and a Ctrl-C there left sympy half-imported), and
-    for these small models torch.optim's per-step Python overhead is a sizeable part of a step.
+    Written out because constructing any torch.optim optimizer imports torch._dynamo and sympy (about
+    a second on a session's first fit, and a Ctrl-C there left sympy half-imported). The fused kernel
+    is the one torch.optim.Adam(fused=True) calls, so the numbers are the same as with it.
     """
 
-    def __init__(self, params, lr, betas=(0.9, 0.99), eps=1e-8):
+    def __init__(self, params, lr, betas=(0.9, 0.99), eps=1e-8, fused=True):
         self.params = list(params)
         self.m = [torch.zeros_like(p) for p in self.params]  # first moment: the mean gradient
         self.v = [torch.zeros_like(p) for p in self.params]  # second moment: the mean squared gradient
-        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
+        self.lr, self.betas, self.eps, self.fused = lr, betas, eps, fused
+        self.t = torch.zeros((), device=self.params[0].device)  # the step count, on the device for the fused kernel
 
     @torch.no_grad()
     def step(self):
@@ -246,13 +248,18 @@ class Adam:
         m, v = [self.m[i] for i in live], [self.v[i] for i in live]
         b1, b2 = self.betas
         self.t += 1
+        if self.fused:
+            torch._fused_adam_(p, g, m, v, [], [self.t] * len(p), lr=self.lr, beta1=b1, beta2=b2, weight_decay=0.0,
+                               eps=self.eps, amsgrad=False, maximize=False)
+            return
+        t = float(self.t)
         torch._foreach_lerp_(m, g, 1 - b1)  # m = b1 m + (1 - b1) g
         torch._foreach_mul_(v, b2)
         torch._foreach_addcmul_(v, g, g, 1 - b2)  # v = b2 v + (1 - b2) g^2
         denom = torch._foreach_sqrt(v)  # sqrt(v / (1 - b2^t)) + eps, the bias-corrected scale
-        torch._foreach_div_(denom, math.sqrt(1 - b2 ** self.t))
+        torch._foreach_div_(denom, math.sqrt(1 - b2 ** t))
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(p, m, denom, -self.lr / (1 - b1 ** self.t))  # p -= lr m_hat / denom
+        torch._foreach_addcdiv_(p, m, denom, -self.lr / (1 - b1 ** t))  # p -= lr m_hat / denom
 
     def zero_grad(self):
         for p in self.params:
@@ -260,25 +267,36 @@ class Adam:
 
 
 class _LastGood:
-    """A copy of the weights of the last step whose loss and weights were finite, kept without a sync per step.
+    """A copy of the weights of the last step whose loss and weights were finite, taken every step.
 
-    keep() runs before each update, when the step's loss is known: one flat torch.where(all finite so far,
-    weights, previous copy) on the device. A NaN found at the epoch's one sync, an inf after the last update
-    or an error mid-epoch then goes back exactly to the last finite state, even with one step per epoch.
+    keep() runs before each update, when the step's loss is known, so a NaN found at the epoch's end,
+    an inf after the last update, an error or Ctrl-C mid-epoch all go back exactly to the last finite
+    state, even with one step per epoch. On the CPU reading a flag costs nothing, so the checked weights
+    simply become the kept ones; on a GPU a read every step would stall its queue, so there the copy is
+    one torch.where(all finite so far, weights, copy) on the device, and the flag is read once an epoch.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, device):
         self.tensors = [t for t in model.state_dict().values() if t.is_floating_point()]  # share the weights' storage
         self.views = [t.view(-1) for t in self.tensors]
         self.copy = torch.cat(self.views)
-        self.ok = torch.ones((), dtype=torch.bool, device=self.copy.device)  # False from the first non-finite step on
-        self.kept = 0  # steps seen while all was finite (read only after a sync)
+        self.flat = torch.empty_like(self.copy)  # reused: a fresh 100 kB tensor per step costs more than the copy
+        self.sync_free = device.type in SYNC_FREE
+        # False from the first non-finite step on: a bool, or a flag on the device
+        self.ok = True if self.sync_free else torch.ones((), dtype=torch.bool, device=device)
+        self.kept = 0  # steps recorded up to the kept weights (set at each epoch's end)
 
     def keep(self, loss):
-        flat = torch.cat(self.views)
+        torch.cat(self.views, out=self.flat)
         # one NaN or inf in the loss or any weight makes this sum non-finite (so do weights summing past 3e38)
-        self.ok &= torch.isfinite(loss.float() + flat.sum())
-        torch.where(self.ok, flat, self.copy, out=self.copy)
+        finite = torch.isfinite(loss.float() + self.flat.sum())
+        if not self.sync_free:
+            self.ok &= finite
+            torch.where(self.ok, self.flat, self.copy, out=self.copy)
+        elif self.ok and finite.item():
+            self.flat, self.copy = self.copy, self.flat  # no copy: the checked weights become the kept ones
+        else:
+            self.ok = False
 
     def restore(self):
         for t, c in zip(self.tensors, self.copy.split([t.numel() for t in self.tensors])):
@@ -377,10 +395,11 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
         x_test = None if x_test is None else x_test.to(dev)
         y_test = None if y_test is None else y_test.to(dev)
         # beta2 = 0.99 (as nanoGPT uses 0.95) adapts faster to the changing gradient scale of short runs
-        opt = Adam(model.parameters(), lr=lr, betas=(0.9, 0.99))
+        # fused: one kernel for all parameters, where torch has it; for small models the per-step overhead is the cost
+        opt = Adam(model.parameters(), lr=lr, betas=(0.9, 0.99), fused=dev.type in ("cpu", "cuda", "mps"))
         order_gen = torch.Generator().manual_seed(seed)
         noise_gen = _generator(dev, seed + 1)
-        last_good = _LastGood(model)
+        last_good = _LastGood(model, dev)
         n, t0 = len(x), time.perf_counter()
         while history.stopped is None:
             model.train()

@@ -44,8 +44,14 @@ class Recorder:
 
 # ----------------------------------------------------------------------------- no lost weights
 
+@pytest.fixture(params=["cpu", "gpu"])
+def keep_path(request, monkeypatch):
+    """Both ways _LastGood keeps weights: checked every step (the CPU), or by a flag read once an epoch (GPUs)."""
+    monkeypatch.setattr(train_module, "SYNC_FREE", ("cpu",) if request.param == "cpu" else ())
+
+
 @pytest.mark.parametrize("batch_size, poison_at", [(10_000, 3), (256, 8)])  # one step per epoch; mid-epoch
-def test_divergence_restores_the_last_state_whose_loss_was_finite(digits, batch_size, poison_at):
+def test_divergence_restores_the_last_state_whose_loss_was_finite(digits, batch_size, poison_at, keep_path):
     train, _ = digits
     model = ae.make_model("undercomplete", train.shape, 4)
     rec = Recorder(model, poison_at)
@@ -57,7 +63,7 @@ def test_divergence_restores_the_last_state_whose_loss_was_finite(digits, batch_
     assert history.stopped == "diverged" and len(history.steps["recon"]) == poison_at
 
 
-def test_an_update_that_overflows_is_undone_even_as_the_last_step(digits):
+def test_an_update_that_overflows_is_undone_even_as_the_last_step(digits, keep_path):
     train, _ = digits
     model = ae.make_model("linear", train.shape, 4)
     start = weights(model)
@@ -67,7 +73,7 @@ def test_an_update_that_overflows_is_undone_even_as_the_last_step(digits):
     assert torch.isfinite(model(train.x)).all()
 
 
-def test_a_torch_error_after_divergence_is_reported_as_divergence_with_history(digits):
+def test_a_torch_error_after_divergence_is_reported_as_divergence_with_history(digits, keep_path):
     train, _ = digits
     model = ae.make_model("undercomplete", train.shape, 4)
 
@@ -83,7 +89,7 @@ def test_a_torch_error_after_divergence_is_reported_as_divergence_with_history(d
     assert same(weights(model), rec.states[1]) and len(info.value.history.steps["recon"]) == 2
 
 
-def test_other_errors_propagate_with_the_last_good_weights(digits):
+def test_other_errors_propagate_with_the_last_good_weights(digits, keep_path):
     train, _ = digits
     model = ae.make_model("undercomplete", train.shape, 4)
     rec = Recorder(model)
@@ -98,7 +104,7 @@ def test_other_errors_propagate_with_the_last_good_weights(digits):
     assert same(weights(model), rec.states[2])  # step 3's update has no loss yet: the model keeps what step 3 saw
 
 
-def test_interrupt_keeps_the_last_state_whose_loss_was_finite(digits):
+def test_interrupt_keeps_the_last_state_whose_loss_was_finite(digits, keep_path):
     train, _ = digits
     model = ae.make_model("undercomplete", train.shape, 4)
     rec = Recorder(model)

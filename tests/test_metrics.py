@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score, jaccard_score
 from torch import nn
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
+import aeteach as ae
 from aeteach import metrics
 
 SHAPE = (1, 2, 3)  # tiny (C, H, W) so Jacobians stay small
@@ -148,21 +149,35 @@ def test_gaussian_kl_matches_torch_distributions_and_is_differentiable():
     torch.testing.assert_close(mu.grad, mu.detach())  # d/dmu of mu^2/2
 
 
-def test_elbo_against_torch_distributions_and_bits_per_dim(monkeypatch):
-    x = (images(8) > 0.5).float()
-    model = FakeVAE(logvar=-30.0)  # std ~ 3e-7: z = mu, so the ELBO is exact with one sample
+def _reference_elbo(model, x, n_samples, seed):
+    """The ELBO from torch.distributions, with the draws metrics.elbo documents: randn((n_samples, N, k)), seeded."""
     with torch.no_grad():
         mu, logvar = model.posterior(x)
-        log_px = Bernoulli(probs=model.decode(mu)).log_prob(x).flatten(1).sum(1)
-        kl = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(0.0, 1.0)).sum(-1)
-    ref = float((log_px - kl).mean())
-    assert metrics.elbo(model, x) == pytest.approx(ref, rel=1e-5) and ref < 0
-    noisy = FakeVAE(logvar=0.0)
+        q = Normal(mu, (0.5 * logvar).exp())
+        eps = torch.randn((n_samples, *mu.shape), generator=torch.Generator().manual_seed(seed))
+        log_px = torch.stack([Bernoulli(probs=model.decode(mu + q.stddev * e)).log_prob(x).flatten(1).sum(1) for e in eps])
+        kl = kl_divergence(q, Normal(0.0, 1.0)).sum(-1)
+    return float((log_px.mean(0) - kl).mean())
+
+
+def test_elbo_against_torch_distributions_and_bits_per_dim(monkeypatch):
+    x = (images(8) > 0.5).float()
+    exact = FakeVAE(logvar=-30.0)  # std ~ 3e-7: z = mu, the ELBO needs no sampling
+    assert metrics.elbo(exact, x) == pytest.approx(_reference_elbo(exact, x, 1, 0), rel=1e-5)
+    noisy = FakeVAE(logvar=-1.0)  # std 0.6: the reparameterised draws matter
     e = metrics.elbo(noisy, x, n_samples=4, seed=3)
+    assert e == pytest.approx(_reference_elbo(noisy, x, 4, 3), rel=1e-5)
+    assert e != pytest.approx(_reference_elbo(noisy, x, 4, 4), rel=1e-3)  # another draw, another estimate
     monkeypatch.setattr(metrics, "CHUNK", 3)  # same noise whatever the chunking
     assert metrics.elbo(noisy, x, n_samples=4, seed=3) == pytest.approx(e, rel=1e-6)
-    assert metrics.elbo(noisy, x, seed=3) != metrics.elbo(noisy, x, seed=4)
     assert metrics.bits_per_dim(-784 * math.log(2), 784) == pytest.approx(1.0)
+
+
+def test_elbo_of_an_aeteach_vae_is_minus_recon_and_kl():
+    # -(recon + kl) from a Bernoulli decoder and a Gaussian posterior, through the model's own f and g
+    model = ae.make_model("vae", SHAPE, 2, hidden=(5,))
+    x = (images(6, 1) > 0.5).float()
+    assert metrics.elbo(model, x, n_samples=3, seed=2) == pytest.approx(_reference_elbo(model, x, 3, 2), rel=1e-5)
 
 
 def test_iou_and_dice_match_sklearn():
@@ -183,13 +198,12 @@ def test_pca_baseline_and_curve_match_svd():
     x_train, x_test = torch.randn(50, 1, 2, 4, generator=g), torch.randn(20, 1, 2, 4, generator=g)
     a, b = x_train.flatten(1).double().numpy(), x_test.flatten(1).double().numpy()
     _, _, Vt = np.linalg.svd(a - a.mean(0), full_matrices=False)
+    c = b - a.mean(0)
+    ref = {k: np.mean((c @ Vt[:k].T @ Vt[:k] - c) ** 2) for k in (1, 3, 8)}  # project on the top k directions
     for k in (1, 3):
-        c = b - a.mean(0)
-        ref = np.mean((c @ Vt[:k].T @ Vt[:k] - c) ** 2)
-        assert metrics.pca_baseline(x_train, x_test, k) == pytest.approx(ref, rel=1e-4)
-    curve = metrics.pca_curve(x_train, x_test, [1, 3, 8])
-    assert curve[:2] == pytest.approx([metrics.pca_baseline(x_train, x_test, k) for k in (1, 3)], rel=1e-4)
-    assert curve[2] == pytest.approx(0.0, abs=1e-10) and curve[0] > curve[1]
+        assert metrics.pca_baseline(x_train, x_test, k) == pytest.approx(ref[k], rel=1e-4)
+    assert metrics.pca_curve(x_train, x_test, [1, 3, 8]) == pytest.approx([ref[1], ref[3], ref[8]], rel=1e-4, abs=1e-10)
+    assert ref[8] < 1e-20  # all 8 directions: nothing is lost
 
 
 def test_probes_on_xor_linear_fails_knn_succeeds():
@@ -231,6 +245,7 @@ BAD = [
     (lambda: metrics.elbo(LinearAE(), images(2)), "posterior"),
     (lambda: metrics.elbo(FakeVAE(), images(2) + 1), r"\[0, 1\]"),
     (lambda: metrics.elbo(FakeVAE(), images(2), n_samples=0), "n_samples"),
+    (lambda: metrics.elbo(FakeVAE(logvar=float("nan")), images(2)), "weights are not finite"),
     (lambda: metrics.bits_per_dim(-1.0, 0), "n_dims must be an int >= 1"),
     (lambda: metrics.iou(torch.zeros(2, 2).long(), torch.full((2, 2), 3), 3), r"values must be in \[0, 2\]"),
     (lambda: metrics.iou(torch.zeros(2, 2), torch.zeros(2, 2).long(), 3), "integer"),
