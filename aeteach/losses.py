@@ -254,8 +254,8 @@ VARIANTS = {
     "inpainting": Kind("identity", {"recon": None},
                        {**NET, "block": lambda c: max(1, round(0.375 * min(c.input_shape[1:]))), "skip": True},
                        corrupt="block", archs=ALL_ARCHS, ref="Pathak et al. 2016, Context encoders: feature learning by inpainting"),
-    # a code wider than the input: nothing stops it from learning to copy (denoising does; notebook 04)
-    "overcomplete": Kind("identity", {"recon": None}, NET,
+    # a code wider than the input, one layer each way: nothing stops it from learning to copy (denoising does)
+    "overcomplete": Kind("identity", {"recon": None}, {**NET, "hidden": ()},
                          ranges={"bottleneck": Whole(lambda c: math.prod(c.input_shape) + 1,
                                                      why="an overcomplete code is wider than the input's C*H*W values")},
                          ref="Goodfellow, Bengio & Courville 2016, Deep Learning, section 14.1 (overcomplete codes can copy)"),

@@ -286,3 +286,19 @@ def test_vae_only_methods_refuse_other_kinds():
         ae.make_model("undercomplete", SHAPE, 2).sample(4)
     with pytest.raises(ValueError, match="posterior"):
         ae.make_model("sparse_kl", SHAPE, 2).posterior(torch.rand(2, *SHAPE))
+
+
+def test_an_overcomplete_code_copies_noise_a_denoiser_removes(digits):
+    train, test = digits
+    noisy = ae.corrupt(test.x, "gaussian", 0.2, generator=torch.Generator().manual_seed(0))
+    trained = {}
+    for kind, size, hyper in [("overcomplete", 128, {}), ("denoising", 128, {"noise_level": 0.2}), ("undercomplete", 8, {})]:
+        trained[kind] = ae.make_model(kind, train.shape, size, **hyper)
+        ae.fit(trained[kind], train, epochs=30, device="cpu", progress=False)
+    mse = lambda a, b: float(((a - b) ** 2).mean())
+    with torch.no_grad():
+        over, den, under = (trained[k](test.x) for k in ("overcomplete", "denoising", "undercomplete"))
+        over_noisy, den_noisy = trained["overcomplete"](noisy), trained["denoising"](noisy)
+    assert mse(over, test.x) < 0.5 * mse(under, test.x)  # wider than the input: near-perfect reconstructions ...
+    assert mse(over_noisy, noisy) < 0.7 * mse(den_noisy, noisy)  # ... because it passes its input through, noise too
+    assert mse(den_noisy, test.x) < mse(over_noisy, test.x)
