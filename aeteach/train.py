@@ -282,21 +282,28 @@ class _LastGood:
         self.copy = torch.cat(self.views)
         self.flat = torch.empty_like(self.copy)  # reused: a fresh 100 kB tensor per step costs more than the copy
         self.sync_free = device.type in SYNC_FREE
-        # False from the first non-finite step on: a bool, or a flag on the device
+        # ok: False from the first non-finite step on; n: steps kept. Python numbers, or tensors on the device
         self.ok = True if self.sync_free else torch.ones((), dtype=torch.bool, device=device)
-        self.kept = 0  # steps recorded up to the kept weights (set at each epoch's end)
+        self.n = 0 if self.sync_free else torch.zeros((), dtype=torch.long, device=device)
 
-    def keep(self, loss):
+    def keep(self, losses):
+        """Keep the current weights if they and this step's loss terms (a tensor) are all finite."""
         torch.cat(self.views, out=self.flat)
-        # one NaN or inf in the loss or any weight makes this sum non-finite (so do weights summing past 3e38)
-        finite = torch.isfinite(loss.float() + self.flat.sum())
+        # one NaN or inf in a term or a weight makes this sum non-finite (so do weights summing past 3e38)
+        finite = torch.isfinite(losses.sum() + self.flat.sum())
         if not self.sync_free:
             self.ok &= finite
             torch.where(self.ok, self.flat, self.copy, out=self.copy)
+            self.n += self.ok
         elif self.ok and finite.item():
             self.flat, self.copy = self.copy, self.flat  # no copy: the checked weights become the kept ones
+            self.n += 1
         else:
             self.ok = False
+
+    def kept(self):
+        """How many steps had finite losses and weights (a sync on a GPU)."""
+        return int(self.n)
 
     def restore(self):
         for t, c in zip(self.tensors, self.copy.split([t.numel() for t in self.tensors])):
@@ -304,21 +311,20 @@ class _LastGood:
 
 
 def _record(history, rows, last_good):
-    """Append a (partial) epoch's step values, a list of (terms,) tensors, up to the first non-finite one.
+    """Append a (partial) epoch's step values, a list of (terms,) tensors, up to the weights last_good keeps.
 
-    Returns (the finite rows as lists, None or which term became what); one device sync. Afterwards
-    history.steps ends with the loss of the weights last_good holds, and last_good.kept counts them.
+    Returns (those rows as lists, None or what went wrong at the next step); two syncs. Afterwards
+    history.steps ends with the loss of the kept weights.
     """
     values = torch.stack(rows).tolist() if rows else []
-    bad = next((i for i, row in enumerate(values) if not all(map(math.isfinite, row))), None)
-    finite = values if bad is None else values[:bad]
-    for t, col in zip(history.terms, zip(*finite)):
+    good = values[:last_good.kept() - len(history.steps[history.terms[0]])]
+    for t, col in zip(history.terms, zip(*good)):
         history.steps[t].extend(col)
-    last_good.kept = len(history.steps[history.terms[0]])
-    if bad is None:
-        return finite, None
-    col = next(j for j, v in enumerate(values[bad]) if not math.isfinite(v))
-    return finite, f"loss term {history.terms[col]!r} became {values[bad][col]}"
+    if len(good) == len(values):
+        return good, None
+    bad = values[len(good)]
+    col = next((j for j, v in enumerate(bad) if not math.isfinite(v)), None)
+    return good, ("a weight became NaN or inf" if col is None else f"loss term {history.terms[col]!r} became {bad[col]}")
 
 
 def _weights_finite(model):
@@ -383,7 +389,8 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
 
     def diverged(message):
         history.stopped = "diverged"
-        kept = f"the weights it had at step {last_good.kept}" if last_good.kept else "its initial weights"
+        n = len(history.steps[names[0]])
+        kept = f"the weights it had at step {n}" if n else "its initial weights"
         return TrainingDiverged(f"training stopped: {message}; the model keeps {kept} (the last finite loss). "
                                 f"Try a smaller lr, or a smaller weight for the term that grew.", history)
 
@@ -410,7 +417,7 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
                 with _autocast(dev, history.precision):
                     terms = model.loss_terms(x[idx], None if y is None else y[idx], generator=noise_gen)
                 rows.append(torch.stack([terms[t].detach().float() for t in names]))
-                last_good.keep(terms["total"].detach())  # these weights, before this step changes them
+                last_good.keep(rows[-1])  # these weights, before this step changes them
                 opt.zero_grad()
                 terms["total"].backward()
                 opt.step()
@@ -424,10 +431,10 @@ def fit(model, data, test=None, epochs=None, time_budget=None, batch_size=None, 
                 if history.stopped:
                     break
             epoch_rows, rows = rows, []  # so an interrupt from here on does not record them twice
-            finite, bad = _record(history, epoch_rows, last_good)  # one device sync per epoch, not per step
+            good, bad = _record(history, epoch_rows, last_good)  # syncs once an epoch, not every step
             if bad is not None:
-                raise diverged(f"{bad} at epoch {state.epoch + 1}, step {last_good.kept + 1}")
-            for t, col in zip(names, zip(*finite)):
+                raise diverged(f"{bad} at epoch {state.epoch + 1}, step {len(history.steps[names[0]]) + 1}")
+            for t, col in zip(names, zip(*good)):
                 history.train[t].append(sum(col) / len(col))
             if x_test is not None:
                 for t, v in _mean_terms(model, x_test, y_test, 256, seed, dev).items():

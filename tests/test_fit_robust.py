@@ -63,6 +63,43 @@ def test_divergence_restores_the_last_state_whose_loss_was_finite(digits, batch_
     assert history.stopped == "diverged" and len(history.steps["recon"]) == poison_at
 
 
+def test_one_bad_step_mid_epoch_is_enough(digits, keep_path):
+    # step 8's loss is inf but its gradient finite, so later steps are finite again: the kept state must not move on
+    train, _ = digits
+    model = ae.make_model("undercomplete", train.shape, 4)
+    real, calls = model.loss_terms, []
+
+    def inf_once(x, y=None, generator=None):
+        terms = real(x, y, generator)
+        calls.append(1)
+        return {t: v + float("inf") for t, v in terms.items()} if len(calls) == 8 else terms
+
+    model.loss_terms = inf_once
+    rec = Recorder(model)
+    with pytest.raises(ae.TrainingDiverged, match="'recon' became inf at epoch 2, step 8;"):
+        ae.fit(model, train, epochs=3, batch_size=256, callbacks=[rec], progress=False)
+    assert same(weights(model), rec.states[6])
+
+
+def test_a_weight_that_overflows_while_the_loss_stays_finite(digits, keep_path):
+    # sigmoid(inf) = 1: a sparse-KL code unit with an infinite bias gives finite losses (and zero gradient) forever
+    train, _ = digits
+    model = ae.make_model("sparse_kl", train.shape, 8)
+    bias = model.encoder[1][-1].bias
+
+    def overflow(event, state):
+        rec(event, state)
+        if event == "step_end" and state.step == 4:
+            with torch.no_grad():
+                bias[0] = float("inf")
+            rec.states[-1] = weights(model)
+
+    rec = Recorder(model)
+    with pytest.raises(ae.TrainingDiverged, match="a weight became NaN or inf at epoch 1, step 5;") as info:
+        ae.fit(model, train, epochs=3, batch_size=256, callbacks=[overflow], progress=False)
+    assert same(weights(model), rec.states[3]) and len(info.value.history.steps["recon"]) == 4
+
+
 def test_an_update_that_overflows_is_undone_even_as_the_last_step(digits, keep_path):
     train, _ = digits
     model = ae.make_model("linear", train.shape, 4)
