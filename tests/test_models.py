@@ -74,6 +74,19 @@ def test_a_new_kind_made_of_existing_terms_is_one_entry(monkeypatch):
         ae.make_model("sigmoid_l1", SHAPE, 6, rho=0.1)
 
 
+def test_a_second_vae_like_kind_is_one_entry(monkeypatch):
+    entry = losses.Kind("gaussian", {"recon": None, "kl": "beta"}, {**losses.NET, "loss": "bce", "beta": 4.0}, ref="beta-VAE")
+    monkeypatch.setitem(losses.VARIANTS, "beta_vae", entry)
+    model = ae.make_model("beta_vae", SHAPE, 3)
+    x = torch.rand(4, *SHAPE)
+    terms = model.loss_terms(x, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(terms["total"], terms["recon"] + 4.0 * terms["kl"])
+    assert 30 < terms["recon"].item() < 80  # nats summed over the 64 pixels, as the VAE's
+    mu, logvar = model.posterior(x)
+    assert mu.shape == logvar.shape == (4, 3) and torch.allclose(model.encode(x), mu)
+    assert model.sample(5).shape == (5, *SHAPE) and ae.metrics.elbo(model, x) < 0
+
+
 def test_properties_say_what_a_kind_is():
     vae, seg = make_config("vae", SHAPE, 2), make_config("segmentation", SHAPE, 4)
     assert vae.variational and vae.code == "gaussian" and vae.reconstructs and not vae.spatial_code
