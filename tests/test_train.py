@@ -34,6 +34,7 @@ def test_plateau_rule():
     flat = [1.0] * 20 + [1.0005 - 1e-4 * (e % 2) for e in range(20)]  # wobbling, never 0.1% below the best before
     assert ae.train.plateaued(flat, window=20, tol=1e-3)
     assert not ae.train.plateaued(flat[:-1] + [0.998], window=20, tol=1e-3)  # one epoch 0.2% better is progress
+    assert ae.train.plateaued([1.0] * 20 + [0.9995] * 20, window=20, tol=1e-3)  # 0.05% better is not enough
     assert not ae.train.plateaued([1.0] * 20, window=20, tol=1e-3)  # nothing before the window to compare with
 
 
