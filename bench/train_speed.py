@@ -1,11 +1,22 @@
-"""Time to train the default digits autoencoder (MLP, bottleneck 8) to within 5% of its converged test MSE.
+"""Time to train an autoencoder to within 5% of its converged test MSE, side by side with a tutorial-style loop.
 
-Side by side, in one run, interleaved repeat by repeat (so machine noise hits all alike):
+Cases (--case, default both):
+  digits   the default digits MLP autoencoder (8x8, bottleneck 8)
+  mnist28  28x28 real digits (mnist5k: 4000 train, 1000 test), bottleneck 16, the MLP and the conv net
+
+Methods, in one run, interleaved repeat by repeat (so machine noise hits all alike):
   aeteach.fit                    the package's defaults
-  tutorial loop (baseline)       DataLoader(TensorDataset(x), batch_size=32, shuffle=True), Adam lr=1e-3, MSE
-  in-memory loop                 the same loop without a DataLoader, batch 256, Adam lr=1e-2
+  tutorial loop (baseline)       DataLoader(TensorDataset(x), batch_size=32, shuffle=True), Adam lr=1e-3, MSE,
+                                 on the same aeteach model (the loop of the classic PyTorch autoencoder tutorials)
+  in-memory loop, batch 256      (digits) the same loop without a DataLoader, batch 256, Adam lr=1e-2
+  aeteach.fit, output at 0.5     (conv) the model before its output started at the data's mean: how it trained
+                                 until this change (it stalls at most seeds: black images, test MSE 0.112)
 
-Usage: python bench/train_speed.py [--repeats 5] [--device cpu]
+The target is 1.05 x the converged test MSE (the best of one long aeteach run). A run that has not reached
+it after --max-seconds counts as that many seconds and is marked; 'per epoch' is its mean epoch time.
+Run with one torch thread (the default here); the machine this project has is shared, so compare ratios.
+
+Usage: python bench/train_speed.py [--case digits|mnist28] [--repeats 3] [--device cpu] [--threads 1]
 """
 import argparse
 import statistics
@@ -16,74 +27,107 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import aeteach as ae
 
-MAX_SECONDS = 60.0
+CASES = {  # case -> (dataset, bottleneck, {arch: epochs of the reference run})
+    "digits": ("digits", 8, {"mlp": 400}),
+    "mnist28": ("mnist5k", 16, {"mlp": 200, "conv": 40}),
+}
 
 
-def reference_mse(train, test, device):
+def model_for(train, arch, bottleneck, seed, old_output=False):
+    model = ae.make_model("undercomplete", train.shape, bottleneck, arch=arch, seed=seed)
+    if old_output:
+        model.output_started = True  # skip the start at the data's mean: the output begins near 0.5, as it used to
+    return model
+
+
+def reference_mse(train, test, arch, bottleneck, epochs, device):
     """The converged test MSE: the best over a long aeteach run."""
-    model = ae.make_model("undercomplete", train.shape, 8)
-    history = ae.fit(model, train, test, epochs=400, device=device, progress=False)
+    history = ae.fit(model_for(train, arch, bottleneck, 0), train, test, epochs=epochs, device=device, progress=False)
     return min(history.test["recon"])
 
 
-def time_aeteach(train, test, target, device, seed):
+def time_aeteach(train, test, arch, bottleneck, target, device, seed, limit, old_output=False):
     def stop_at_target(event, state):
         if event == "epoch_end" and state.history.test["recon"][-1] <= target:
             state.stop = True
 
-    model = ae.make_model("undercomplete", train.shape, 8, seed=seed)
-    h = ae.fit(model, train, test, time_budget=MAX_SECONDS, device=device, seed=seed, callbacks=[stop_at_target], progress=False)
-    return h.seconds[-1] if h.test["recon"][-1] <= target else float("nan")
+    model = model_for(train, arch, bottleneck, seed, old_output)
+    h = ae.fit(model, train, test, epochs=10**5, time_budget=limit, device=device, seed=seed, callbacks=[stop_at_target],
+               progress=False)
+    reached = bool(h.test["recon"]) and h.test["recon"][-1] <= target
+    return (h.seconds[-1] if reached else limit), reached, h.seconds[-1] / max(h.epochs, 1)
 
 
-def time_loop(train, test, target, device, seed, batch_size, lr, dataloader):
+def time_loop(train, test, arch, bottleneck, target, device, seed, limit, batch_size, lr, dataloader):
     torch.manual_seed(seed)
-    model = ae.make_model("undercomplete", train.shape, 8, seed=seed).to(device)
+    model = model_for(train, arch, bottleneck, seed).to(device)
     x, x_test = train.x.to(device), test.x.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = torch.nn.MSELoss()
     batches = (lambda: (b for (b,) in DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=True))) if dataloader else \
               (lambda: (x[i] for i in torch.randperm(len(x), device=device).split(batch_size)))
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < MAX_SECONDS:
+    t0, epochs = time.perf_counter(), 0
+    while time.perf_counter() - t0 < limit:
         model.train()
         for xb in batches():
             opt.zero_grad()
             loss = loss_fn(model(xb), xb)
             loss.backward()
             opt.step()
+        epochs += 1
         model.eval()
         with torch.no_grad():
             if loss_fn(model(x_test), x_test).item() <= target:
-                return time.perf_counter() - t0
-    return float("nan")
+                seconds = time.perf_counter() - t0
+                return seconds, True, seconds / epochs
+    return limit, False, (time.perf_counter() - t0) / max(epochs, 1)
+
+
+def methods(case, arch, train, test, bottleneck, target, device, limit):
+    args = (train, test, arch, bottleneck, target, device)
+    out = {"aeteach.fit": lambda s: time_aeteach(*args, s, limit),
+           "tutorial loop (baseline)": lambda s: time_loop(*args, s, limit, 32, 1e-3, dataloader=True)}
+    if case == "digits":
+        out["in-memory loop, batch 256"] = lambda s: time_loop(*args, s, limit, 256, 1e-2, dataloader=False)
+    if arch == "conv":
+        out["aeteach.fit, output at 0.5"] = lambda s: time_aeteach(*args, s, limit, old_output=True)
+    return out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--case", choices=tuple(CASES), nargs="+", default=list(CASES))
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     device = ae.choose_device(args.device)
-    train, test = ae.load_dataset("digits"), ae.load_dataset("digits", "test")
-    ref = reference_mse(train, test, device)  # also warms up torch (lazy imports, allocator)
-    target = 1.05 * ref
-    methods = {
-        "aeteach.fit": lambda s: time_aeteach(train, test, target, device, s),
-        "tutorial loop (baseline)": lambda s: time_loop(train, test, target, device, s, 32, 1e-3, dataloader=True),
-        "in-memory loop, batch 256": lambda s: time_loop(train, test, target, device, s, 256, 1e-2, dataloader=False),
-    }
-    times = {name: [] for name in methods}
-    for seed in range(args.repeats):
-        for name, run in methods.items():
-            times[name].append(run(seed))
-    print(f"digits, MLP autoencoder, bottleneck 8, device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"converged test MSE {ref:.5f} (best of 400 aeteach epochs); target {target:.5f} (+5%); {args.repeats} repeats")
-    base = statistics.median(times["tutorial loop (baseline)"])
-    print(f"{'method':28s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'speed-up vs baseline':>21s}")
-    for name, ts in times.items():
-        med = statistics.median(ts)
-        print(f"{name:28s} {med:9.3f} {min(ts):7.3f} {max(ts):7.3f} {base / med:20.1f}x")
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, {args.repeats} repeats "
+          f"(seeds 0..{args.repeats - 1}), at most {args.max_seconds:g} s a run")
+    for case in args.case:
+        name, bottleneck, archs = CASES[case]
+        train, test = ae.load_dataset(name), ae.load_dataset(name, "test")
+        for arch, ref_epochs in archs.items():
+            ref = reference_mse(train, test, arch, bottleneck, ref_epochs, device)  # also warms torch up
+            target = 1.05 * ref
+            runs = methods(case, arch, train, test, bottleneck, target, device, args.max_seconds)
+            results = {m: [] for m in runs}
+            for seed in range(args.repeats):
+                for m, run in runs.items():
+                    results[m].append(run(seed))
+            print(f"\n{name} {tuple(train.shape)}, {len(train)} train, {arch}, bottleneck {bottleneck}: converged test MSE "
+                  f"{ref:.5f} (best of {ref_epochs} aeteach epochs), target {target:.5f} (+5%)")
+            base = statistics.median(t for t, _, _ in results["tutorial loop (baseline)"])
+            base_epoch = statistics.median(e for _, _, e in results["tutorial loop (baseline)"])
+            print(f"{'method':28s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'reached':>8s} {'speed-up':>9s} "
+                  f"{'s/epoch':>8s} {'epoch vs baseline':>18s}")
+            for m, rs in results.items():
+                ts, ok, per_epoch = [t for t, _, _ in rs], sum(r for _, r, _ in rs), statistics.median(e for _, _, e in rs)
+                med = statistics.median(ts)
+                print(f"{m:28s} {med:9.2f} {min(ts):7.2f} {max(ts):7.2f} {f'{ok}/{len(rs)}':>8s} {base / med:8.1f}x "
+                      f"{per_epoch:8.3f} {base_epoch / per_epoch:17.1f}x")
 
 
 if __name__ == "__main__":
