@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 CHUNK = 1024  # examples per forward pass, so large test sets fit in memory
-JAC_CHUNK = 32  # a Jacobian is (k, C*H*W) per example, so use far fewer at once
+JAC_CHUNK = 2048  # Jacobian rows per backward pass: examples per pass = JAC_CHUNK // code size
 PERTURBATIONS = ("gaussian", "brightness")
 _PROB_EPS = 1e-6  # keeps log(p) finite in the Bernoulli likelihood
 
@@ -167,7 +167,10 @@ def dead_units(codes, threshold=1e-3):
 def jacobian_norm(model, x, max_samples=256, squared=False):
     """Mean over the first max_samples examples of ||d encode(x_i) / d x_i||_F (of its square if squared).
 
-    The squared version is the contractive autoencoder's penalty.
+    The squared version is the contractive autoencoder's penalty. Each example is encoded k times (k the
+    code size) and copy j keeps only unit j, so one backward pass gives every row of every Jacobian; this
+    holds because an example's code does not depend on the rest of its batch (every aeteach model in eval
+    mode). Plain autograd, not torch.func, whose first call imports torch._dynamo and sympy (about a second).
     """
     _check_model(model, "encode")
     x = _tensor(x, "x", 2)
@@ -175,16 +178,19 @@ def jacobian_norm(model, x, max_samples=256, squared=False):
         raise ValueError(f"max_samples must be an int >= 1, got {max_samples!r}")
     x = x[:max_samples].detach()
     dev = _device(model)
-
-    def f(xi):  # one example, (C, H, W) -> (k,)
-        return model.encode(xi.unsqueeze(0)).reshape(-1)
-
-    jac = torch.func.vmap(torch.func.jacrev(f))
     norms = []
-    with _evaluating(model):  # jacrev needs autograd, so no torch.no_grad here
-        for xb in x.split(JAC_CHUNK):
-            J = jac(xb.to(dev))  # (B, k, C, H, W)
-            norms.append(J.detach().reshape(len(xb), -1).double().pow(2).sum(1).cpu())
+    with _evaluating(model), torch.enable_grad():
+        with torch.no_grad():
+            k = model.encode(x[:1].to(dev)).numel()  # code size
+        for xb in x.split(max(1, JAC_CHUNK // k)):
+            xr = xb.to(dev).repeat_interleave(k, 0).requires_grad_(True)  # (B * k, C, H, W): copy j of example i
+            h = model.encode(xr).reshape(len(xb), k, k)  # [i, j, :]: the code of copy j of example i
+            if not h.requires_grad:  # a code that ignores x has a zero Jacobian
+                norms.append(torch.zeros(len(xb), dtype=torch.float64))
+                continue
+            rows, = torch.autograd.grad(h.diagonal(dim1=1, dim2=2).sum(), xr, allow_unused=True)  # copy j: d h_j / d x
+            sq = torch.zeros(len(xb), dtype=torch.float64) if rows is None else rows.reshape(len(xb), -1).double().pow(2).sum(1)
+            norms.append(sq.cpu())
     sq = torch.cat(norms)  # (N,) squared Frobenius norms
     return float(sq.mean() if squared else sq.sqrt().mean())
 

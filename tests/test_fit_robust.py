@@ -171,11 +171,13 @@ def test_interrupt_while_fit_sets_up_ends_cleanly(digits, monkeypatch):
     assert ae.fit(model, train, epochs=1, progress=False).stopped == "epochs"  # and the next fit works
 
 
-def test_first_fit_imports_neither_dynamo_nor_sympy():
+def test_first_fit_and_jacobian_import_neither_dynamo_nor_sympy():
     # torch.optim's constructors import torch._dynamo and sympy (about a second); fit must not pay that
     code = ("import sys, aeteach as ae\n"
             "t = ae.load_dataset('digits')\n"
-            "ae.fit(ae.make_model('vae', t.shape, 2), t, epochs=1, progress=False)\n"
+            "model = ae.make_model('vae', t.shape, 2)\n"
+            "ae.fit(model, t, epochs=1, progress=False)\n"
+            "ae.metrics.jacobian_norm(model, t.x[:40])\n"  # torch.func.jacrev would import both too
             "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
