@@ -8,6 +8,7 @@ explorer's first slider and requires the pictures to change (tests/browser/harne
 
 Run:  python -m pytest -m browser tests/browser/test_voila.py -q   (needs voila, from requirements-test.txt)
 """
+import json
 import os
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def test_notebook_in_voila(name, browser, voila, artifacts):
     nb_path = notebooks_dir() / name
     if not nb_path.exists():
         pytest.fail(f"{nb_path} is gone: pick another notebook with an explorer for this test")
-    cells = __import__("json").loads(nb_path.read_text())["cells"]
+    cells = json.loads(nb_path.read_text())["cells"]
     n_explorers = sum("Explorer(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
     page = browser.new_page(viewport=VIEWPORT)
     console, problems = Console(page), []
