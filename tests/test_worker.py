@@ -24,8 +24,9 @@ def test_a_new_job_cancels_the_running_one_and_runs_next():
 
 def test_only_the_newest_of_queued_jobs_runs():
     worker = Worker("test-worker", "background")
-    gate, ran = threading.Event(), []
-    worker.submit(lambda stop: gate.wait(5))
+    started, gate, ran = threading.Event(), threading.Event(), []
+    worker.submit(lambda stop: (started.set(), gate.wait(5)))
+    assert started.wait(5)  # else the next submit would replace the gate job before the thread takes it
     for i in range(5):
         worker.submit(lambda stop, i=i: ran.append(i))
     gate.set()
