@@ -1,7 +1,6 @@
-"""Runs the notebooks (via nbval) in fast mode: fewer epochs, the same conclusions."""
+"""Runs the notebooks (via nbval) exactly as students run them: there is one mode."""
 import os
 
-os.environ.setdefault("AETEACH_FAST", "1")
 # One torch thread per kernel: on a shared 2-core machine two threads spin-wait against each other and
 # against an explorer's background training, which made notebooks several times slower; the small
 # models here run as fast on one thread (bench/train_speed.py prints the thread count it used).

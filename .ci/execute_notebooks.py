@@ -2,7 +2,7 @@
 
 CI runs this in the Colab-pinned environment (.ci/colab.txt), where nbval alone is not enough: an explorer
 that cannot display, or whose first training fails, shows that inside a widget and raises nothing. So,
-per notebook (in fast mode unless AETEACH_FAST is set otherwise), this fails on
+per notebook, this fails on
   - an error output (an exception in a cell) and any traceback printed to stderr or shown as text/HTML;
   - a line on stderr that names an error (`...Error: ...`, `Exception`); other stderr lines (warnings) are printed;
   - a cell that calls `Explorer(` without a live widget among its outputs (shown as text instead);
@@ -146,11 +146,10 @@ def main(argv=None):
     if not paths:
         print("no notebooks to execute", file=sys.stderr)
         return 2
-    os.environ.setdefault("AETEACH_FAST", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one torch thread per kernel, as the main CI run (conftest.py)
     os.environ["JUPYTER_PREFER_ENV_PATH"] = "1"
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")  # kernel = this python
-    print(f"executing {len(paths)} notebooks, {args.jobs} at a time, AETEACH_FAST={os.environ['AETEACH_FAST']}, "
+    print(f"executing {len(paths)} notebooks, {args.jobs} at a time, "
           f"AETEACH_RETRAIN={os.environ.get('AETEACH_RETRAIN', '(unset)')}", flush=True)
     failed, start = [], time.monotonic()
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -3,17 +3,16 @@
 1. prints torch, CUDA and cuDNN versions, the device, its compute capability and the precision aeteach picks;
 2. trains every kind, with every architecture it accepts (mlp or linear, conv, unet), for one epoch on
    the embedded digits (segmentation on generated shapes) and prints each one's time and test loss;
-3. executes every notebook in a fresh kernel with AETEACH_DEVICE set, in the normal mode students run
-   (--fast: CI's fast mode), and prints its wall time, GPU memory, error and whether the conclusions its
+3. executes every notebook in a fresh kernel with AETEACH_DEVICE set (there is one mode: what students run
+   is what CI checks), and prints its wall time, GPU memory, error and whether the conclusions its
    `# NBVAL_CHECK_OUTPUT` cells print still match the committed ones. The notebooks are not modified.
 
-Any error or non-finite loss is a failure, and so, with --fast, is a changed conclusion (the committed
-outputs come from fast mode; in normal mode a changed one is printed but not counted). The summary lists
-the failures and the exit status is then 1. On a machine without a GPU, `--device cpu` checks the script itself:
+Any error, non-finite loss or changed conclusion is a failure. The summary lists the failures and the exit
+status is then 1. On a machine without a GPU, `--device cpu` checks the script itself:
 
-    python bench/gpu_check.py                                   # on the GPU machine: everything, as students run it
-    python bench/gpu_check.py --fast --notebooks-only           # the notebooks as CI runs them, conclusions compared
-    python bench/gpu_check.py --device cpu --fast --kinds-only  # a quick check of the script here
+    python bench/gpu_check.py                                   # on the GPU machine: everything
+    python bench/gpu_check.py --notebooks-only                  # the notebooks only, conclusions compared
+    python bench/gpu_check.py --device cpu --kinds-only         # a quick check of the script here
     python bench/gpu_check.py --precisions fp32,bf16            # time both precisions (bf16 on a T4 is emulated)
 """
 import argparse
@@ -137,7 +136,7 @@ def _text(cell):
     return DECIMAL.sub("DECIMAL", "".join(parts)).strip()
 
 
-def run_notebook(path, device, fast, timeout):
+def run_notebook(path, device, timeout):
     """Execute one notebook in memory: (seconds, GPU MiB, describe_device line, checks, changed conclusions). Raises on error."""
     import nbformat
     from nbclient import NotebookClient
@@ -146,7 +145,7 @@ def run_notebook(path, device, fast, timeout):
     expected = {i: _text(c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in c.source}
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     t0 = time.perf_counter()
-    with env(AETEACH_DEVICE=device, AETEACH_FAST="1" if fast else None):  # the kernel inherits the environment
+    with env(AETEACH_DEVICE=device):  # the kernel inherits the environment
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     seconds = time.perf_counter() - t0
     where, mib = nb.cells[-1].outputs[0]["text"].strip().splitlines()
@@ -155,13 +154,13 @@ def run_notebook(path, device, fast, timeout):
     return seconds, float(mib), where, len(expected), changed
 
 
-def check_notebooks(paths, device, fast, timeout):
+def check_notebooks(paths, device, timeout):
     """Run every notebook; returns (name, seconds, failure or None) per notebook."""
     results = []
     print(f"\n{'notebook':28s} {'seconds':>8s} {'GPU MiB':>8s} {'checks':>8s}  where (checks: conclusions as committed)")
     for path in paths:
         try:
-            seconds, mib, where, checks, changed = run_notebook(path, device, fast, timeout)
+            seconds, mib, where, checks, changed = run_notebook(path, device, timeout)
         except Exception as err:  # noqa: BLE001 -- nbclient's CellExecutionError carries the cell's traceback
             lines = ANSI.sub("", str(err)).strip().splitlines() or [type(err).__name__]
             print(f"{path.stem:28s} FAILED", flush=True)
@@ -170,9 +169,7 @@ def check_notebooks(paths, device, fast, timeout):
             continue
         print(f"{path.stem:28s} {seconds:8.1f} {mib:8.0f} {f'{checks - len(changed)}/{checks}':>8s}  {where}", flush=True)
         print("".join(f"    {c}\n" for c in changed), end="")
-        # the committed outputs come from fast mode (notebooks/build.py): only there must they match exactly;
-        # in normal mode more epochs may move a count quoted in a conclusion (05: active latent dimensions)
-        failed = f"{len(changed)} conclusion(s) changed: {changed[0]}" if changed and fast else None
+        failed = f"{len(changed)} conclusion(s) changed: {changed[0]}" if changed else None
         results.append((path.stem, seconds, failed))
     return results
 
@@ -195,7 +192,6 @@ def summary(sections):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N, cpu or mps")
-    parser.add_argument("--fast", action="store_true", help="run the notebooks in CI's fast mode (AETEACH_FAST=1)")
     parser.add_argument("--kinds-only", action="store_true", help="skip the notebooks")
     parser.add_argument("--notebooks-only", action="store_true", help="skip training the kinds")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per kind (default 1)")
@@ -219,11 +215,10 @@ def main():
         sections["kinds"] = check_kinds(args.device, args.epochs, precisions)
     if not args.kinds_only:
         paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
-        sections["notebooks"] = check_notebooks(paths, args.device, args.fast, args.timeout)
+        sections["notebooks"] = check_notebooks(paths, args.device, args.timeout)
 
     failures = summary(sections)
-    mode = "" if args.kinds_only else f"; notebooks in {'fast' if args.fast else 'normal'} mode"
-    print(f"{ae.describe_device(args.device)}{mode}; {time.perf_counter() - t0:.0f} s in all")
+    print(f"{ae.describe_device(args.device)}; {time.perf_counter() - t0:.0f} s in all")
     if failures:
         print(f"{len(failures)} FAILURE(S):")
         print("\n".join("  " + f for f in failures))

@@ -1,7 +1,7 @@
 """Execute notebooks and keep only the outputs CI compares, so committed notebooks diff cleanly.
 
 Outputs stay only in cells marked `# NBVAL_CHECK_OUTPUT` (nbval compares them on every CI run);
-every other output and all execution counts are cleared. Runs in fast mode, like CI.
+every other output and all execution counts are cleared. One torch thread, like CI.
 
 Usage: python notebooks/build.py [notebooks/04_denoising.ipynb ...]   (default: all)
 """
@@ -39,7 +39,6 @@ def build(path):
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("AETEACH_FAST", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as in CI (see conftest.py)
     paths = [Path(p) for p in sys.argv[1:]] or sorted(HERE.glob("[0-9]*.ipynb"))
     for p in paths:

@@ -156,7 +156,6 @@ def start_server(tmp, app="lab", extra_env=None):
         f.write_text(json.dumps(value))
     # checkpoints mirror the notebooks' folder; without it the server falls back to <system temp>/jupyter_checkpoints
     (tmp / "checkpoints" / notebooks_dir().name).mkdir(parents=True)
-    env["AETEACH_FAST"] = "1"  # kernels inherit it; notebooks then run in fast mode
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # ipykernel's debugger: no frozen-modules warning on each start
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")

@@ -2,7 +2,7 @@
 explorers respond in Chromium. What each check does: tests/browser/harness.py.
 
 These tests run with today's stack (requirements-test.txt: JupyterLab 4, Notebook 7, ipywidgets 8) against
-one `jupyter lab` server whose kernels run with AETEACH_FAST=1; each notebook's kernel is shut down after it.
+one `jupyter lab` server whose kernels run with one torch thread; each notebook's kernel is shut down after it.
 test_inline_retraining_in_lab starts a second server whose kernels have AETEACH_RETRAIN=inline (the explorers
 then train inside the slider callback, as on Colab). The legacy front ends are in test_legacy.py.
 

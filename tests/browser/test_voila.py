@@ -22,18 +22,18 @@ from .conftest import VIEWPORT, _free_port, _kill_group, _strict, installed, not
 from .harness import TEXT_REPRS, Console, check_explorer, is_traceback, wait_until
 
 NOTEBOOKS = ["00_start_here.ipynb", "08_app_inpainting.ipynb"]
-RENDER_TIMEOUT_S = 240  # Voila runs the whole notebook (fast mode) before the last explorer appears
+RENDER_TIMEOUT_S = 240  # Voila runs the whole notebook before the last explorer appears
 
 pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
-    """`voila notebooks/` on 127.0.0.1 (free port), kernels in fast mode with one torch thread; its base URL."""
+    """`voila notebooks/` on 127.0.0.1 (free port), kernels with one torch thread; its base URL."""
     if installed("voila") is None:
         (pytest.fail if _strict() else pytest.skip)("voila is not installed (pip install -r requirements-test.txt)")
     tmp = tmp_path_factory.mktemp("voila")
-    env = dict(os.environ, AETEACH_FAST="1", OMP_NUM_THREADS="1", JUPYTER_PREFER_ENV_PATH="1",
+    env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_PREFER_ENV_PATH="1",
                PYDEVD_DISABLE_FILE_VALIDATION="1", JUPYTER_CONFIG_DIR=str(tmp / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_DATA_DIR=str(tmp / "data"))
     env.pop("AETEACH_RETRAIN", None)
