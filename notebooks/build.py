@@ -3,9 +3,15 @@
 Outputs stay only in cells marked `# NBVAL_CHECK_OUTPUT` (nbval compares them on every CI run);
 every other output and all execution counts are cleared. One torch thread, like CI.
 
+Diagrams: a markdown cell that shows `![alt text](attachment:NAME.svg)` gets notebooks/figures/NAME.svg
+embedded as a cell attachment, so the notebook carries its pictures wherever it is opened (Colab opens one
+file from GitHub and has no folder beside it). Edit the SVG file, then rebuild.
+
 Usage: python notebooks/build.py [notebooks/04_denoising.ipynb ...]   (default: all)
 """
+import base64
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -14,10 +20,26 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = Path(__file__).parent
+FIGURES = HERE / "figures"
+ATTACHMENT = re.compile(r"\(attachment:([\w.-]+\.svg)\)")
+
+
+def embed_figures(nb):
+    """Attach notebooks/figures/NAME.svg to each markdown cell that refers to attachment:NAME.svg."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        names = ATTACHMENT.findall(cell.source)
+        if names:
+            cell["attachments"] = {n: {"image/svg+xml": base64.b64encode((FIGURES / n).read_bytes()).decode()}
+                                   for n in names}
+        else:
+            cell.pop("attachments", None)
 
 
 def build(path):
     nb = nbformat.read(path, as_version=4)
+    embed_figures(nb)
     t0 = time.perf_counter()
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     checked = 0
