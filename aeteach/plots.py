@@ -22,23 +22,45 @@ class Figure(MplFigure):
         return to_png(self)
 
 
-def _new(fig, width, height):
+DPI = 100  # at 80 dpi a 9 pt label is 10 pixels tall: too small on a projector
+MARGINS = dict(left=0.17, right=0.96, bottom=0.17, top=0.9)  # in figure fractions, for one axes with labels
+
+
+def _new(fig, width, height, margins=MARGINS):
     if fig is None:
         # fixed margins instead of a layout engine: redraws for sliders take half the time
-        fig = Figure(figsize=(width, height), dpi=80)
-        fig.subplots_adjust(left=0.2, right=0.96, bottom=0.18, top=0.9)
+        fig = Figure(figsize=(width, height), dpi=DPI)
+        fig.subplots_adjust(**margins)
         fig.ae = {}  # the artists to update on the next call
     return fig
 
 
-def image_rows(rows, row_titles=(), col_titles=(), cmap="gray", vmin=0.0, vmax=1.0, fig=None, cell=1.0):
-    """A grid of images: rows is a list of arrays (n, H, W), one per row; titles label rows and columns."""
+def _image_margins(width, height, row_titles, col_titles, bottom_in=0.0, right_in=0.0):
+    """Margins in inches turned into figure fractions, so a grid of images has no empty band beside it."""
+    left_in = 0.3 if row_titles else 0.05
+    top_in = 0.25 if col_titles else 0.05
+    return dict(left=left_in / width, right=1 - (0.05 + right_in) / width, bottom=(0.05 + bottom_in) / height,
+                top=1 - top_in / height, wspace=0.06, hspace=0.06)
+
+
+def image_rows(rows, row_titles=(), col_titles=(), cmap="gray", vmin=0.0, vmax=1.0, fig=None, cell=1.0,
+               colorbar=None, legend=()):
+    """A grid of images: rows is a list of arrays (n, H, W), one per row; titles label rows and columns.
+
+    colorbar: a colour bar beside the grid (default: when vmin < 0, i.e. signed values such as weights).
+    legend: [(colour, meaning), ...] drawn as patches under the grid (e.g. what a mask's colours mean).
+    """
     rows = [np.asarray(r) for r in rows]
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    colorbar = vmin < 0 if colorbar is None else colorbar
+    legend = list(legend)
     if fig is not None and fig.ae.get("grid") != (n_rows, n_cols):
         fig.clf()
         fig.ae = {}
-    fig = _new(fig, cell * n_cols + 0.6, cell * n_rows + 0.3)
+    bottom_in, right_in = (0.35 if legend else 0.0), (0.7 if colorbar else 0.0)
+    width = cell * n_cols + (0.3 if row_titles else 0.05) + 0.05 + right_in
+    height = cell * n_rows + (0.25 if col_titles else 0.05) + 0.05 + bottom_in
+    fig = _new(fig, width, height, _image_margins(width, height, row_titles, col_titles, bottom_in, right_in))
     if "ims" not in fig.ae:
         axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
         fig.ae.update(grid=(n_rows, n_cols), axes=axes, ims={})
@@ -60,16 +82,30 @@ def image_rows(rows, row_titles=(), col_titles=(), cmap="gray", vmin=0.0, vmax=1
         if i < len(row_titles):
             axes[i, 0].set_ylabel(row_titles[i], fontsize=9)
     for j, title in enumerate(col_titles):
-        axes[0, j].set_title(title, fontsize=8)
+        axes[0, j].set_title(title, fontsize=9)
+    if colorbar and "colorbar" not in fig.ae and ims:
+        cax = fig.add_axes([1 - (right_in - 0.1) / width, 0.1, 0.12 / width, 0.8])
+        fig.ae["colorbar"] = fig.colorbar(next(iter(ims.values())), cax=cax)
+        fig.ae["colorbar"].ax.tick_params(labelsize=8)
+    if legend and "legend" not in fig.ae:
+        from matplotlib.patches import Patch
+        handles = [Patch(facecolor=colour, edgecolor="k", label=text) for colour, text in legend]
+        fig.ae["legend"] = fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
+                                      frameon=False, borderaxespad=0.1)
     return fig
 
 
-def curves(series, xlabel="", ylabel="", title="", logx=False, logy=False, markers=False, fig=None, size=(4.2, 2.8)):
-    """Line plot of series {label: (x, y)}; new labels add lines, known ones update in place."""
+def curves(series, xlabel="", ylabel="", title="", logx=False, logy=False, markers=False, fig=None, size=(4.2, 2.8),
+           styles=None, point_labels=None):
+    """Line plot of series {label: (x, y)}; new labels add lines, known ones update in place.
+
+    styles: {label: matplotlib line keywords} (e.g. a dashed line with markers for a curve that another hides);
+    point_labels: {label: [text per point]} written beside each point (e.g. the lambda of each model).
+    """
     fig = _new(fig, *size)
     if "ax" not in fig.ae:
-        fig.ae.update(ax=fig.add_subplot(), lines={})
-    ax, lines = fig.ae["ax"], fig.ae["lines"]
+        fig.ae.update(ax=fig.add_subplot(), lines={}, notes={})
+    ax, lines, notes = fig.ae["ax"], fig.ae["lines"], fig.ae["notes"]
     for label, (x, y) in series.items():
         if label in lines:
             lines[label].set_data(x, y)
@@ -77,8 +113,15 @@ def curves(series, xlabel="", ylabel="", title="", logx=False, logy=False, marke
             style = dict(marker="o", markersize=4) if markers else {}
             if label.endswith("(test)"):
                 style["linestyle"] = "--"
-            colour = TERM_COLOURS.get(label.split(" ")[0])
-            (lines[label],) = ax.plot(x, y, label=label, color=colour, **style)
+            style.setdefault("color", TERM_COLOURS.get(label.split(" ")[0]))
+            style.update((styles or {}).get(label, {}))
+            (lines[label],) = ax.plot(x, y, label=label, **style)
+        texts = (point_labels or {}).get(label)
+        if texts is not None:
+            for note in notes.pop(label, []):
+                note.remove()
+            notes[label] = [ax.annotate(str(t), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=8,
+                                        color=lines[label].get_color()) for t, xi, yi in zip(texts, x, y)]
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
@@ -86,7 +129,7 @@ def curves(series, xlabel="", ylabel="", title="", logx=False, logy=False, marke
     ax.relim()
     ax.autoscale_view()
     if lines:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     return fig
 
 
@@ -134,10 +177,21 @@ def scatter(points, labels=None, xlabel="", ylabel="", title="", highlight=(), f
     fig = _new(fig, *size)
     if "points" not in fig.ae:
         ax = fig.add_subplot()
-        sc = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=8, alpha=0.8)
+        classes = np.unique(labels) if labels is not None else ()
+        categorical = 0 < len(classes) <= 10 and np.issubdtype(np.asarray(labels).dtype, np.integer)
+        # classes are categories, not a scale: one tab10 colour each (colour i for label i) and a legend
+        colour = dict(c=np.asarray(labels) % 10, cmap="tab10", vmin=-0.5, vmax=9.5) if categorical else dict(c=labels)
+        sc = ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.8, **colour)
         ring = ax.scatter([], [], s=90, facecolors="none", edgecolors="k", linewidths=1.5)
-        if labels is not None and len(np.unique(labels)) <= 10:
-            fig.colorbar(sc, ax=ax, label="label", ticks=np.unique(labels))
+        if categorical:
+            from matplotlib.lines import Line2D
+            handles = [Line2D([], [], marker="o", linestyle="", color=colormaps["tab10"](int(c) % 10), label=str(c))
+                       for c in classes]
+            ax.legend(handles=handles, title="label", fontsize=8, title_fontsize=8, loc="center left",
+                      bbox_to_anchor=(1.0, 0.5), frameon=False, handletextpad=0.1, borderaxespad=0.2)
+            fig.subplots_adjust(right=0.82)
+        elif labels is not None:
+            fig.colorbar(sc, ax=ax, label="label")
         fig.ae.update(ax=ax, points=sc, ring=ring)
     ax = fig.ae["ax"]
     fig.ae["points"].set_offsets(points)
@@ -166,13 +220,17 @@ def bars(names, values, ylabel="", title="", fig=None, size=(4.2, 2.8), referenc
     """Bar chart of named values; `reference` draws a dashed horizontal line (e.g. the noisy input's PSNR)."""
     fig = _new(fig, *size)
     fig.clf()
+    # bars are redrawn whole (no slider moves them), so a layout engine can fit the rotated labels: fixed
+    # margins clipped them
+    fig.set_layout_engine("constrained")
     ax = fig.add_subplot()
-    ax.bar(names, values, color=[f"C{i}" for i in range(len(names))])
+    ax.bar(range(len(names)), values, color=[f"C{i}" for i in range(len(names))])
+    ax.set_xticks(range(len(names)), [str(n) for n in names], rotation=35, ha="right", rotation_mode="anchor",
+                  fontsize=9)
     if reference is not None:
         ax.axhline(reference, color="k", linestyle="--", linewidth=1)
     ax.set(ylabel=ylabel, title=title)
     ax.title.set_fontsize(10)
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     finite = [v for v in values if math.isfinite(v)]
     if finite:
         ax.set_ylim(min(0, min(finite)) * 1.1, max(finite) * 1.15 if max(finite) > 0 else 0)

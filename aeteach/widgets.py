@@ -239,11 +239,14 @@ class _Retraining(Explorer):
     def _request(self):
         key = self._key()
         if key in self.cache:
-            self.worker.cancel()  # the job for another setting must not draw over this one
-            self.cache.move_to_end(key)
-            entry = self.cache[key]
-            self._show(key, entry)
-            self._set_status(f"{self._describe(key)}: cached{entry['note']}")
+            # cancel the job for another setting, and wait out a partial result it may be drawing right now
+            # (it checked the setting before the slider moved), so it cannot land over this one
+            with self._draw:
+                self.worker.cancel()
+                self.cache.move_to_end(key)
+                entry = self.cache[key]
+                self._show(key, entry)
+                self._set_status(f"{self._describe(key)}: cached{entry['note']}")
             return
         self._set_status(f"{self._describe(key)}: training ...")
 
@@ -524,11 +527,12 @@ class NoiseExplorer(Explorer):
         key = self._key()
         noise, level = key
         if key in self.cache:
-            self.worker.cancel()
-            self.cache.move_to_end(key)
-            self.model = self.cache[key]
-            self._update()
-            self._set_status(f"denoiser for {noise} {level:.2f}: cached")
+            with self._draw:  # as in _Retraining._request: no partial result of a cancelled job lands after this
+                self.worker.cancel()
+                self.cache.move_to_end(key)
+                self.model = self.cache[key]
+                self._update()
+                self._set_status(f"denoiser for {noise} {level:.2f}: cached")
             return
         self._set_status(f"training a denoiser for {noise} {level:.2f} ...")
         cfg = self.model.config
