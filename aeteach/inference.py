@@ -163,3 +163,29 @@ def code_stats(model, x, threshold=0.05):
     scaled = h / h.abs().amax().clamp_min(1e-12)
     return dict(codes=h.numpy(), active=metrics.active_fraction(scaled, threshold),
                 dead=metrics.dead_units(scaled, threshold), jacobian=metrics.jacobian_norm(model, x, max_samples=64))
+
+
+@torch.no_grad()
+def posterior_decodes(model, x, seed=0):
+    """VAE: decode one draw z ~ q(z|x) per image (z = mu + sigma * eps), not the mean that reconstruct() decodes."""
+    model.eval()
+    mu, logvar = (t.cpu() for t in model.posterior(x.to(_device(model))))  # (N, k) each
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed))
+    return decode(model, mu + (0.5 * logvar).exp() * eps)
+
+
+def random_code_decodes(model, n=16, fit_to=None, seed=0):
+    """Decode n random codes: from N(0, I), or from a Gaussian (mean, full covariance) fitted to the codes of fit_to.
+
+    For any autoencoder: a plain one has no prior, so this asks what its decoder makes of codes nobody encoded.
+    """
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    rng = np.random.default_rng(seed)
+    k = model.config.bottleneck
+    if fit_to is None:
+        z = rng.standard_normal((n, k))
+    else:
+        h = codes(model, fit_to).astype(np.float64)  # (N, k)
+        z = rng.multivariate_normal(h.mean(0), np.cov(h, rowvar=False).reshape(k, k), n)
+    return decode(model, z.astype(np.float32))

@@ -424,3 +424,48 @@ def laplacian_variance(images):
     kernel = torch.tensor([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=torch.float64).reshape(1, 1, 3, 3)
     lap = F.conv2d(images.detach().cpu().double().reshape(n * c, 1, h, w), kernel)  # (N*C, 1, H-2, W-2)
     return float(lap.reshape(n, -1).var(1, correction=0).mean())
+
+
+# ----------------------------------------------------------------------------- VAE: information per dimension
+
+@torch.no_grad()
+def kl_per_dim(model, x):
+    """VAE: KL(q(z_j|x) || N(0, 1)) of each latent dimension j, averaged over x, in nats: (k,) CPU tensor.
+
+    A dimension near 0 nats copies the prior for every image (it carries no information about x).
+    """
+    _check_model(model, "posterior")
+    x = _tensor(x, "x", 2)
+    dev = _device(model)
+    with _evaluating(model):
+        post = [model.posterior(xb.to(dev)) for xb in x.split(CHUNK)]
+    mu = torch.cat([m for m, _ in post]).cpu().double()  # (N, k)
+    logvar = torch.cat([lv for _, lv in post]).cpu().double()
+    return (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).float()
+
+
+# ----------------------------------------------------------------------------- do generated images look like data?
+
+def image_classifier(x, y, n_components=50, seed=0):
+    """A classifier trained on real labelled images (PCA to n_components, then logistic regression), fitted.
+
+    It judges generated images without knowing how they were made: see classifier_confidence.
+    """
+    a = _numpy2d(x, "x")
+    ya = _labels(y, len(a), "y")
+    if len(np.unique(ya)) < 2:
+        raise ValueError(f"y must hold at least 2 classes, got {np.unique(ya).tolist()}")
+    if not (isinstance(n_components, int) and 1 <= n_components <= min(a.shape)):
+        raise ValueError(f"n_components must be an int in [1, {min(a.shape)}], got {n_components!r}")
+    clf = make_pipeline(PCA(n_components, random_state=seed), LogisticRegression(max_iter=1000))
+    return clf.fit(a, ya)
+
+
+def classifier_confidence(clf, images):
+    """Mean over images of the classifier's largest class probability: near 1 when each image is clearly one class.
+
+    Unlike a sharpness measure, it is low for sharp images that look like no class in the training data.
+    """
+    if not callable(getattr(clf, "predict_proba", None)):
+        raise ValueError(f"clf must be a fitted classifier with predict_proba (see image_classifier), got {type(clf).__name__}")
+    return float(clf.predict_proba(_numpy2d(images, "images")).max(1).mean())
