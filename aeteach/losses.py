@@ -92,14 +92,23 @@ def contractive(encode, x, sigmoid_layer=None):
 
     The closed form sum_j (h_j (1 - h_j))^2 sum_i W_ji^2 holds only when the encoder is ONE
     sigmoid layer h = sigmoid(W x + b): pass that nn.Linear as `sigmoid_layer` to use it.
-    Otherwise the exact Jacobian comes from torch.func, which stays differentiable.
+    Otherwise the exact Jacobian comes from double backward: each example is encoded k times and copy j
+    keeps only unit j, so one differentiable backward pass gives every row (an example's code does not depend
+    on the rest of its batch: no aeteach encoder normalises over it). Not torch.func.jacrev, whose first call
+    imports torch._dynamo and sympy, about a second inside a student's first fit.
     """
     if sigmoid_layer is not None:
         h = torch.sigmoid(sigmoid_layer(x.flatten(1)))  # (B, k)
         w2 = sigmoid_layer.weight.pow(2).sum(1)  # (k,), the weight itself so gradients reach W
         return ((h * (1 - h)).pow(2) * w2).sum(1).mean()
-    jac = torch.func.vmap(torch.func.jacrev(lambda xi: encode(xi.unsqueeze(0)).squeeze(0)))(x)  # (B, k, C, H, W)
-    return jac.pow(2).flatten(1).sum(1).mean()
+    training = torch.is_grad_enabled()  # under no_grad (evaluation) the value is wanted, not its graph
+    with torch.no_grad():
+        k = encode(x[:1]).shape[1]  # code size
+    with torch.enable_grad():
+        xr = x.detach().repeat_interleave(k, 0).requires_grad_(True)  # (B * k, C, H, W): copy j of example i
+        h = encode(xr).reshape(len(x), k, k)  # [i, j, :]: the code of copy j of example i
+        rows, = torch.autograd.grad(h.diagonal(dim1=1, dim2=2).sum(), xr, create_graph=training)  # d h_j / d x
+    return rows.reshape(len(x), -1).pow(2).sum(1).mean()
 
 
 # Each term reads what one forward pass computed (a models.Pass: the corrupted input x_in, the code h,

@@ -178,6 +178,8 @@ def test_first_fit_and_jacobian_import_neither_dynamo_nor_sympy():
             "model = ae.make_model('vae', t.shape, 2)\n"
             "ae.fit(model, t, epochs=1, progress=False)\n"
             "ae.metrics.jacobian_norm(model, t.x[:40])\n"  # torch.func.jacrev would import both too
+            "deep = ae.make_model('contractive', t.shape, 4, hidden=(16,))\n"  # its penalty needs the Jacobian
+            "ae.fit(deep, t, epochs=1, progress=False)\n"
             "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
