@@ -469,3 +469,16 @@ def classifier_confidence(clf, images):
     if not callable(getattr(clf, "predict_proba", None)):
         raise ValueError(f"clf must be a fitted classifier with predict_proba (see image_classifier), got {type(clf).__name__}")
     return float(clf.predict_proba(_numpy2d(images, "images")).max(1).mean())
+
+
+def classifier_score(clf, images):
+    """exp(mean over images of KL(p(y|x) || p(y))): the Inception Score (Salimans et al. 2016) with clf as the judge.
+
+    Between 1 and the number of classes: high when each image is confidently one class and the classes are
+    equally common. Blur lowers it a little; noise, ghosts and one repeated shape bring it near 1.
+    """
+    if not callable(getattr(clf, "predict_proba", None)):
+        raise ValueError(f"clf must be a fitted classifier with predict_proba (see image_classifier), got {type(clf).__name__}")
+    p = clf.predict_proba(_numpy2d(images, "images")).astype(np.float64).clip(1e-12, 1)  # (N, classes)
+    marginal = p.mean(0)
+    return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(1).mean()))
