@@ -37,3 +37,23 @@ def test_mismatch(capsys):
     assert "trained at sigma 0.1" in capsys.readouterr().out
     assert not ex.check_mismatch(truth, ndimage, photo)
     assert not ex.check_mismatch(None, model, photo)
+
+
+def test_mismatch_rejects_the_denoiser_trained_at_the_noise_level(capsys):
+    photo = ae.load_photo("camera", size=32)
+    matched = ae.make_model("denoising", (1, 16, 16), 4, arch="unet", channels=(4, 4), noise_level=0.3)
+    noisy = ae.corrupt(photo, "gaussian", 0.3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        own = metrics.psnr(photo, matched(noisy))  # the lazy answer: the matched denoiser's own score
+    assert not ex.check_mismatch(own, matched, photo, sigma=0.3)
+    assert "denoisers[0.1]" in capsys.readouterr().out
+
+
+def test_size_question(capsys):
+    assert ex.check_size_question("b")
+    assert ex.check_size_question("(b)")
+    for wrong in ("a", "c"):
+        assert not ex.check_size_question(wrong)
+        assert "layer" in capsys.readouterr().out
+    assert not ex.check_size_question("z")
+

@@ -38,7 +38,28 @@ def test_dice_from_iou(capsys):
     g = torch.Generator().manual_seed(1)
     target = torch.randint(0, 4, (4, 8, 8), generator=g)
     pred = torch.where(torch.rand(target.shape, generator=g) < 0.6, target, torch.zeros_like(target))
+    assert ex.check_dice_from_iou(lambda iou: 2 * iou / (1 + iou))
     assert ex.check_dice_from_iou(lambda iou: 2 * iou / (1 + iou), pred, target)
     assert not ex.check_dice_from_iou(lambda iou: iou, pred, target)
     assert "divide" in capsys.readouterr().out
     assert not ex.check_dice_from_iou(lambda iou: 2 * iou / (1 + iou), pred.float(), target)
+
+
+def test_dice_from_iou_rejects_an_answer_that_ignores_its_argument(capsys):
+    g = torch.Generator().manual_seed(1)
+    target = torch.randint(0, 4, (4, 8, 8), generator=g)
+    pred = torch.where(torch.rand(target.shape, generator=g) < 0.6, target, torch.zeros_like(target))
+    lazy = lambda iou: metrics.dice(pred, target, 4)  # the right numbers for the notebook's masks, whatever iou is
+    assert not ex.check_dice_from_iou(lazy, pred, target)
+    assert not ex.check_dice_from_iou(lazy)
+    assert "the iou you are given" in capsys.readouterr().out
+
+
+def test_skip_question(capsys):
+    assert ex.check_skip_question("b")
+    assert ex.check_skip_question(" (B) ")
+    for wrong in ("a", "c"):
+        assert not ex.check_skip_question(wrong)
+        assert "what information reaches the decoder" in capsys.readouterr().out
+    assert not ex.check_skip_question("d")
+    assert not ex.check_skip_question(2)

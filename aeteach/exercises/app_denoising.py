@@ -1,4 +1,5 @@
-"""Checks for notebook 06 (denoising photographs): PSNR of noise, tuning on the test photo, noise-level mismatch."""
+"""Checks for notebook 06 (denoising photographs): PSNR of noise, tuning on the test photo, noise-level mismatch,
+why a fully convolutional network reads any image size."""
 import math
 
 import numpy as np
@@ -55,6 +56,9 @@ def check_mismatch(answer, denoiser, photo, sigma=0.3):
         return report(False, f"answer must be a number of dB, got {type(answer).__name__}")
     if getattr(getattr(denoiser, "config", None), "corruption", None) != "noise":  # trained on noisy inputs
         return report(False, "pass the denoiser you ran (one of the `denoisers` dict), as the second argument")
+    if math.isclose(denoiser.config.noise_level, sigma):
+        return report(False, f"this denoiser was trained at sigma {sigma:g}, the level of the noise: the exercise runs "
+                             f"one trained at another level (denoisers[0.1]) on sigma {sigma:g} noise")
     if not (isinstance(photo, torch.Tensor) and photo.ndim == 4):
         return report(False, "photo must be the (1, 1, H, W) tensor from ae.load_photo")
     denoiser.eval()
@@ -64,3 +68,29 @@ def check_mismatch(answer, denoiser, photo, sigma=0.3):
                   f"run this denoiser (trained at sigma {denoiser.config.noise_level:g}) on add_noise(photo, {sigma}) "
                   "and take metrics.psnr against the clean photo",
                   f"that is the PSNR of a denoiser trained at sigma {denoiser.config.noise_level:g} on noise of sigma {sigma}")
+
+
+# Why the patch-trained U-Net runs on the whole photograph: a multiple choice.
+SIZE_CHOICES = {
+    "a": "the U-Net has more parameters than the conv model, so it can handle larger images",
+    "b": "every U-Net weight belongs to a small filter that slides over the image, so no weight depends on the image "
+         "size; the conv model's dense layer has one weight per position of its 16x16 input's feature map",
+    "c": "the U-Net resizes the 256x256 photo to 16x16, denoises it and resizes it back",
+}
+SIZE_HINTS = {
+    "a": "count is not the point: look at which layer made the conv model fail in section 2, and what shape of input "
+         "its weights were made for",
+    "c": "the output had shape (1, 1, 256, 256) and kept the photo's detail; nothing is resized. Look at which kinds "
+         "of layers each model has",
+}
+
+
+def check_size_question(answer):
+    """answer: 'a', 'b' or 'c' (see SIZE_CHOICES)."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in SIZE_CHOICES:
+        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
+    if choice == "b":
+        return report(True, "", "convolutions, pooling and up-sampling work at any size (sides multiples of 4 here); "
+                                "a dense layer fixes the input size")
+    return report(False, SIZE_HINTS[choice])

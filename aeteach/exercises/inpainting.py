@@ -1,4 +1,5 @@
-"""Checks for notebook 08 (inpainting): PSNR inside the block, where the hole sits, training at another block size."""
+"""Checks for notebook 08 (inpainting): PSNR inside the block, where the hole sits, training at another block size,
+why a blind inpainter does worse on smaller holes."""
 import math
 
 import torch
@@ -19,6 +20,14 @@ def _model_psnr(model, x, size, position=None):
     model.eval()
     out = model(occluded.to(next(model.parameters()).device)).cpu()
     return _psnr_in(torch.where(mask, out, x), x, mask)
+
+
+def _beats_mean_digit(model, x):
+    """A trained inpainter fills its own block size better than the average image of x does (an untrained one,
+    whose output is nearly constant, does not)."""
+    size = model.config.block
+    occluded, mask = block_occlusion(x, size, generator=torch.Generator().manual_seed(0))
+    return _model_psnr(model, x, size) > _psnr_in(torch.where(mask, x.mean(0, keepdim=True), occluded), x, mask)
 
 
 def _is_inpainter(model):
@@ -54,6 +63,9 @@ def check_position(psnr_corner, psnr_centre, model, test, size=3):
         return report(False, "psnr_corner and psnr_centre must be finite numbers of dB")
     if not _is_inpainter(model):
         return report(False, "pass the inpainting model you used (models[3]) as the third argument")
+    if model.config.block != size:
+        return report(False, f"this model was trained with block={model.config.block}; the exercise asks about the "
+                             f"model trained on {size}x{size} holes (models[{size}])")
     _, h, w = test.shape
     corner = _model_psnr(model, test.x, size, (0, 0))
     centre = _model_psnr(model, test.x, size, ((h - size) // 2, (w - size) // 2))
@@ -73,6 +85,12 @@ def check_trained_block(model, others, test):
         return report(False, f"this model was trained with block={model.config.block}; build it with block=4")
     if not (isinstance(others, dict) and others and all(_is_inpainter(m) for m in others.values())):
         return report(False, "others must be the notebook's dict of inpainting models, e.g. models")
+    if not {3, 5} <= {m.config.block for m in others.values()}:
+        return report(False, "others must hold the notebook's models trained at block sizes 3 and 5 (models)")
+    untrained = [m.config.block for m in others.values() if not _beats_mean_digit(m, test.x)]
+    if untrained:
+        return report(False, f"the model trained at block {untrained[0]} in others does not even beat filling with the "
+                             "average image at its own size: pass the notebook's trained models")
     mine = _model_psnr(model, test.x, 4)
     beaten = {k: _model_psnr(m, test.x, 4) for k, m in others.items()}
     losers = [k for k, v in beaten.items() if v >= mine]
@@ -80,3 +98,29 @@ def check_trained_block(model, others, test):
                   f"at block 4 your model scores {mine:.2f} dB but the model trained at {losers} does as well: "
                   "train it as long as the others (same epochs and bottleneck)",
                   "at block 4 it beats every model trained at another size: each model is best at the hole it learned")
+
+
+# Why a model trained on 5x5 holes fills 3x3 holes worse than 5x5 ones: a multiple choice.
+HOLE_CHOICES = {
+    "a": "a 3x3 hole hides more of the digit than a 5x5 hole",
+    "b": "the model is not told where the hole is: it learned that a 5x5 block of zeros is a hole, so a smaller "
+         "black patch looks like part of the digit's black background and is partly copied instead of filled",
+    "c": "the PSNR inside a smaller block is computed over fewer pixels, so it is always lower",
+}
+HOLE_HINTS = {
+    "a": "a 3x3 hole hides 9 pixels, a 5x5 one 25: the smaller hole is the easier guess. Ask what the model "
+         "has to do before it can fill a hole, given that nobody tells it where the hole is",
+    "c": "the PSNR is a mean over the hidden pixels, so the number of pixels alone does not lower it (biharmonic "
+         "scores higher on smaller holes). Ask what the model has to recognise before it can fill a hole",
+}
+
+
+def check_hole_question(answer):
+    """answer: 'a', 'b' or 'c' (see HOLE_CHOICES)."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in HOLE_CHOICES:
+        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
+    if choice == "b":
+        return report(True, "", "a blind inpainter learns the look of its training hole as well as how to fill it; "
+                                "giving it the mask as an input removes that problem")
+    return report(False, HOLE_HINTS[choice])

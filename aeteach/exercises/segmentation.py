@@ -1,4 +1,4 @@
-"""Checks for notebook 07 (segmentation): IoU by hand, the all-background baseline, Dice from IoU."""
+"""Checks for notebook 07 (segmentation): IoU by hand, the all-background baseline, Dice from IoU, why skips help."""
 import math
 import numbers
 
@@ -49,18 +49,52 @@ def check_background_baseline(accuracy, miou, test):
     return report(True, "", f"accuracy {accuracy:.2f} looks good, mean IoU {miou:.2f} shows the objects are all missed")
 
 
-def check_dice_from_iou(fn, pred, target, n_classes=4):
-    """fn(iou) -> Dice, checked against metrics.dice on the given predictions."""
+def check_dice_from_iou(fn, pred=None, target=None, n_classes=4):
+    """fn(iou) -> Dice, called on IoU values the check picks (and, if given, those of pred against target).
+
+    The check chooses the inputs, so a function that ignores its argument and returns the notebook's Dice fails.
+    """
     if not callable(fn):
         return report(False, f"pass your function itself (dice_from_iou), got {type(fn).__name__}")
-    if not _masks(pred, target):
-        return report(False, "pred and target must be integer masks (N, H, W) of the same shape")
-    iou = metrics.iou(pred, target, n_classes)
-    truth = metrics.dice(pred, target, n_classes)
-    try:
-        yours = torch.as_tensor(fn(iou), dtype=torch.float64)
-    except Exception as err:
-        return report(False, f"dice_from_iou raised {type(err).__name__}: {err}")
-    if yours.shape != truth.shape or not torch.allclose(yours, truth, atol=1e-6, equal_nan=True):
-        return report(False, "write |A|+|B| as |A and B| + |A or B|, then divide numerator and denominator by |A or B|")
+    cases = [torch.tensor([0.0, 0.1, 0.25, 0.5, 0.75, 1.0], dtype=torch.float64),
+             torch.rand(7, generator=torch.Generator().manual_seed(0), dtype=torch.float64)]
+    if pred is not None or target is not None:
+        if not _masks(pred, target):
+            return report(False, "pred and target must be integer masks (N, H, W) of the same shape")
+        cases.append(metrics.iou(pred, target, n_classes))
+    for iou in cases:
+        truth = 2 * iou / (1 + iou)
+        try:
+            yours = torch.as_tensor(fn(iou.clone()), dtype=torch.float64)
+        except Exception as err:
+            return report(False, f"dice_from_iou raised {type(err).__name__}: {err}")
+        if yours.shape != truth.shape or not torch.allclose(yours, truth, atol=1e-6, equal_nan=True):
+            return report(False, "compute Dice from the iou you are given: write |A|+|B| as |A and B| + |A or B|, "
+                                 "then divide numerator and denominator by |A or B|")
     return report(True, "", "Dice = 2 IoU / (1 + IoU): the same ranking as IoU, kinder to partial overlaps")
+
+
+# Why skips help segmentation but would spoil a compressing autoencoder: a multiple choice.
+SKIP_CHOICES = {
+    "a": "skip connections add parameters, so the U-Net simply has more capacity",
+    "b": "skip connections pass the encoder's full-resolution features to the decoder, so where an edge lies need not "
+         "squeeze through the 4x4 bottleneck; an autoencoder with skips could copy its input the same way",
+    "c": "skip connections make the gradient smaller, so training is more stable",
+}
+SKIP_HINTS = {
+    "a": "the decoder's first layers get twice the input channels, but that is a few thousand weights; ask what "
+         "information reaches the decoder with and without the skips, and where the gap opened in section 5",
+    "c": "both networks trained without trouble; ask what information reaches the decoder with and without the skips, "
+         "and where (section 5) the one without skips loses its accuracy",
+}
+
+
+def check_skip_question(answer):
+    """answer: 'a', 'b' or 'c' (see SKIP_CHOICES)."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in SKIP_CHOICES:
+        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
+    if choice == "b":
+        return report(True, "", "skips carry where things are past the bottleneck: right for masks, and a way to "
+                                "cheat for an autoencoder that must compress")
+    return report(False, SKIP_HINTS[choice])
