@@ -17,6 +17,7 @@ import traceback
 import warnings
 import weakref
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import ipywidgets as W
 import numpy as np
@@ -25,7 +26,7 @@ from IPython.display import display
 from . import inference, plots
 from .data import NOISE_RANGES, SHAPE_CLASSES
 from .metrics import pca_curve
-from .losses import KINDS
+from .losses import KINDS, VARIANTS
 from .models import make_config, make_model
 from .train import fit
 from .worker import Worker
@@ -364,13 +365,30 @@ class BottleneckExplorer(_Retraining):
             self.curve_img.value = plots.to_png(self.fig_curve)
 
 
+@dataclass(frozen=True)
+class Regulariser:
+    """What the regulariser explorer shows for one kind: its slider, what the penalty limits, its defaults."""
+    label: str        # the slider's label
+    param: str        # the hyperparameter the slider sets
+    range: tuple      # slider range: log10 of the value for a float, the value itself for a whole number
+    start: float
+    limits: str       # what the penalty limits: "active" (fraction of active units) or "jacobian" (||J||_F)
+    bottleneck: int   # default code size
+    fit: dict = field(default_factory=dict)  # fit options this kind needs
+
+    @property
+    def whole(self):
+        return isinstance(self.start, int)
+
+
 REGULARISERS = {
-    # kind: (slider label, hyperparameter, log10 range, start, what the penalty limits)
-    "sparse_l1": ("lambda (log10)", "lam", (-6.0, -1.0), -4.0, "active fraction"),
-    "sparse_kl": ("beta (log10)", "beta", (-4.0, 1.0), -2.0, "active fraction"),
-    "contractive": ("lambda (log10)", "lam", (-5.0, 0.0), -2.0, "Jacobian norm ||J||_F"),
-    "topk": ("k active units", "k", (1, 32), 8, "active fraction"),
+    "sparse_l1": Regulariser("lambda (log10)", "lam", (-6.0, -1.0), -4.0, "active", 64),
+    "sparse_kl": Regulariser("beta (log10)", "beta", (-4.0, 1.0), -2.0, "active", 64),
+    # one sigmoid layer (the contractive default) learns slowly with large batches: take smaller ones
+    "contractive": Regulariser("lambda (log10)", "lam", (-5.0, 0.0), -2.0, "jacobian", 8, dict(batch_size=64)),
+    "topk": Regulariser("k active units", "k", (1, 32), 8, "active", 64),
 }
+LIMITS = {"active": "active fraction", "jacobian": "Jacobian norm ||J||_F"}
 RHO_RANGE = (0.01, 0.5)
 
 
@@ -382,31 +400,32 @@ class RegulariserExplorer(_Retraining):
             raise ValueError(f"kind must be one of {', '.join(REGULARISERS)}, got {kind!r}")
         _require_data(train, "RegulariserExplorer", "train")
         _require_data(test, "RegulariserExplorer", "test")
-        label, self.param, (lo, hi), start, self.quantity = REGULARISERS[kind]
+        reg = self.reg = REGULARISERS[kind]
+        label, self.param, (lo, hi), start, self.quantity = reg.label, reg.param, reg.range, reg.start, LIMITS[reg.limits]
         if self.param in hyper:
             raise ValueError(f"{self.param} is what the slider sets; leave it out of the explorer's arguments")
-        self.bottleneck = (8 if kind == "contractive" else 64) if bottleneck is None else bottleneck
-        if kind == "sparse_kl":
-            rho = hyper.pop("rho", 0.05)
+        self.bottleneck = reg.bottleneck if bottleneck is None else bottleneck
+        self.has_rho = "rho" in VARIANTS[kind].hyper  # a target activation: a second slider
+        if self.has_rho:
+            rho = hyper.pop("rho", VARIANTS[kind].hyper["rho"])
             if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not RHO_RANGE[0] <= rho <= RHO_RANGE[1]:
                 raise ValueError(f"rho must be in [{RHO_RANGE[0]}, {RHO_RANGE[1]}] (the target rho slider's range), got {rho!r}")
-        probe = {self.param: min(start, self.bottleneck)} if kind == "topk" else {}
+        probe = {self.param: min(start, self.bottleneck)} if reg.whole else {}
         make_config(kind, train.shape, self.bottleneck, **hyper, **probe)  # bottleneck and hyperparameters, checked now
-        # one sigmoid layer (the contractive default) learns slowly with large batches: take smaller ones
-        self.fit_options = _fit_options(fit_options, epochs=40, **(dict(batch_size=64) if kind == "contractive" else {}))
+        self.fit_options = _fit_options(fit_options, epochs=40, **reg.fit)
         super().__init__(retrain)
         self.train, self.test, self.kind, self.hyper = train, test, kind, hyper
         self.n_features = n_features
         self.x_eval = test.x[:300]
         self.cache, self.points, self.model = OrderedDict(), {}, None
-        if kind == "topk":
+        if reg.whole:
             self.slider = W.IntSlider(value=min(start, self.bottleneck), min=lo, max=min(hi, self.bottleneck), description=label,
                                       continuous_update=False, **SLIDER)
         else:
             self.slider = W.FloatSlider(value=start, min=lo, max=hi, step=0.25, description=label, continuous_update=False,
                                         readout_format=".2f", **SLIDER)
         self.controls = [self.slider]
-        if kind == "sparse_kl":
+        if self.has_rho:
             self.rho = W.FloatSlider(value=rho, min=RHO_RANGE[0], max=RHO_RANGE[1], step=0.01, description="target rho",
                                      continuous_update=False, **SLIDER)
             self.rho.observe(self._guard(lambda change: self._request()), names="value")
@@ -426,9 +445,9 @@ class RegulariserExplorer(_Retraining):
 
     def setting(self):
         """The hyperparameters for the current slider positions."""
-        value = self.slider.value if self.kind == "topk" else float(10 ** self.slider.value)
+        value = self.slider.value if self.reg.whole else float(10 ** self.slider.value)
         s = {self.param: value}
-        if self.kind == "sparse_kl":
+        if self.has_rho:
             s["rho"] = self.rho.value
         return s
 
@@ -469,7 +488,7 @@ class RegulariserExplorer(_Retraining):
 
     def _after_training(self):
         entries = sorted(self.points.values(), key=lambda s: s["mse"])
-        xs = [s["jacobian"] if self.kind == "contractive" else s["active"] for s in entries]
+        xs = [s[self.reg.limits] for s in entries]
         with self._draw:
             self.fig_trade = plots.curves({"settings tried": (xs, [s["mse"] for s in entries])},
                                           xlabel=self.quantity, ylabel="test MSE", title="trade-off (one point per setting)",
@@ -482,7 +501,7 @@ class NoiseExplorer(Explorer):
     """Noise kind and level: corrupt test images and denoise them at once (inference only); retrain on demand."""
 
     def __init__(self, model, data, train=None, n_show=6, seed=0, fit_options=None, retrain=None):
-        _require(model, "NoiseExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (not segmentation)")
+        _require(model, "NoiseExplorer", lambda c: c.reconstructs, "a model that reconstructs images (not segmentation)")
         _require_data(data, "NoiseExplorer")
         if train is not None:
             _require_data(train, "NoiseExplorer", "train")
@@ -491,7 +510,7 @@ class NoiseExplorer(Explorer):
         self.model, self.data, self.train, self.test, self.seed = model, data, train, None, seed
         self.x_show = data.x[:n_show]
         cfg = model.config
-        trained_on = (cfg.noise, round(cfg.noise_level, 2)) if cfg.kind == "denoising" else None
+        trained_on = (cfg.noise, round(cfg.noise_level, 2)) if cfg.corruption == "noise" else None
         self.cache = OrderedDict({trained_on: model} if trained_on else {})
         self.kind = W.Dropdown(options=list(NOISE_RANGES), value=cfg.noise if trained_on else "gaussian",
                                description="noise kind", style=STYLE)
@@ -514,7 +533,7 @@ class NoiseExplorer(Explorer):
     def _update(self):
         r = inference.denoise(self.model, self.x_show, self.kind.value, self.level.value, seed=self.seed)
         cfg = self.model.config
-        trained = f"{cfg.noise} {cfg.noise_level:.2f}" if cfg.kind == "denoising" else "clean images (plain autoencoder)"
+        trained = f"{cfg.noise} {cfg.noise_level:.2f}" if cfg.corruption == "noise" else "clean images (plain autoencoder)"
         self.readings = dict(psnr_noisy=r["psnr_noisy"], psnr_denoised=r["psnr_denoised"], trained_on=trained)
         self.readout.value = (f"PSNR noisy <b>{r['psnr_noisy']:.2f} dB</b> &rarr; denoised <b>{r['psnr_denoised']:.2f} dB</b> "
                               f"&nbsp; (model trained on {trained})")
@@ -609,7 +628,7 @@ class LatentExplorer(Explorer):
                  W.HBox([scatter_view, W.VBox([self.example, *self.dims, W.HTML("the example, and its code decoded"),
                                                self.traverse_img])]),
                  W.HBox([W.HTML("interpolate from the example"), self.other]), self.interp_img]
-        if model.config.kind == "vae":
+        if model.config.variational:  # a prior to sample from
             self.sample_button = W.Button(description="sample new images", icon="random", layout=W.Layout(width="auto"))
             self.samples_img = _image()
             self._sample_seed = 0
@@ -621,7 +640,7 @@ class LatentExplorer(Explorer):
                 parts += [W.HTML("decoded grid over standard-normal quantiles of z1 (across) and z2 (down)"), self.grid_img]
         self._ready(W.VBox(parts + [self.error]))
         self._select()
-        if model.config.kind == "vae":
+        if model.config.variational:  # a prior to sample from
             self._sample()
 
     def _on_click(self, trace, points, state):
@@ -666,12 +685,12 @@ class OcclusionExplorer(Explorer):
     """Block size and position sliders: the occluded input and the inpainted output update at once."""
 
     def __init__(self, model, data, n_show=4):
-        _require(model, "OcclusionExplorer", lambda c: c.kind != "segmentation", "a model that reconstructs images (ideally inpainting)")
+        _require(model, "OcclusionExplorer", lambda c: c.reconstructs, "a model that reconstructs images (ideally inpainting)")
         _require_data(data, "OcclusionExplorer")
         super().__init__()
         self.model, self.x_show = model, data.x[:n_show]
         _, h, w = data.shape
-        size = model.config.block if model.config.kind == "inpainting" else max(1, h // 3)
+        size = model.config.block if model.config.corruption == "block" else max(1, h // 3)
         self.size = W.IntSlider(value=size, min=1, max=min(h, w), description="block size (pixels)", **SLIDER)
         self.top = W.IntSlider(value=(h - size) // 2, min=0, max=h - 1, description="block top (row)", **SLIDER)
         self.left = W.IntSlider(value=(w - size) // 2, min=0, max=w - 1, description="block left (column)", **SLIDER)
@@ -699,7 +718,7 @@ class SegmentationExplorer(Explorer):
     """Pick an image and a noise level: the predicted mask beside the truth, with IoU."""
 
     def __init__(self, model, data):
-        _require(model, "SegmentationExplorer", lambda c: c.kind == "segmentation", "a segmentation model")
+        _require(model, "SegmentationExplorer", lambda c: c.output == "classes", "a segmentation model")
         _require_data(data, "SegmentationExplorer")
         if data.y is None or data.y.dim() != 3:
             raise ValueError("SegmentationExplorer needs data with masks in .y, e.g. ae.load_dataset('shapes', 'test')")
