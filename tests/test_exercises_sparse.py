@@ -1,36 +1,42 @@
-"""Exercise checks of 02_sparse: the solutions pass, typical mistakes get a hint."""
+"""Exercise checks of 02_sparse: the solutions pass; typical mistakes and lazy answers get a hint."""
 import torch
 
 from aeteach.exercises import sparse as ex
 
 
-def _codes():
-    g = torch.Generator().manual_seed(0)
-    return torch.relu(torch.randn(50, 32, generator=g) - 1.0)  # (50, 32), about 16% active
-
-
 def test_active_fraction(capsys):
-    c = _codes()
-    frac = (c.abs() > 1e-3).float().mean().item()
-    assert ex.check_active_fraction(c, frac)
-    assert not ex.check_active_fraction(c, frac * c.shape[1])
+    def good(c, threshold):
+        return (c.abs() > threshold).float().mean().item()
+
+    assert ex.check_active_fraction(good)
+    assert not ex.check_active_fraction(lambda c, t: (c.abs() > t).sum(1).float().mean())
     assert "per example" in capsys.readouterr().out
-    assert not ex.check_active_fraction(c, 1 - frac)
+    assert not ex.check_active_fraction(lambda c, t: 1 - good(c, t))
     assert "inactive" in capsys.readouterr().out
-    assert not ex.check_active_fraction(c.numpy(), frac)
+    assert not ex.check_active_fraction(lambda c, t: (c > t).float().mean())  # forgot the absolute value
+    assert ".abs()" in capsys.readouterr().out
+    assert not ex.check_active_fraction(lambda c, t: good(c, 1e-3))  # ignores the threshold it is given
+    # lazy answers: a number (e.g. one printed earlier), a function of nothing, a function returning a constant
+    assert not ex.check_active_fraction(0.132)
+    assert not ex.check_active_fraction(lambda c, t: 0.132)
+    assert not ex.check_active_fraction(lambda c, t: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
 
 
 def test_kl_penalty(capsys):
-    g = torch.Generator().manual_seed(1)
-    c = torch.sigmoid(torch.randn(40, 16, generator=g) - 2)  # (40, 16) in (0, 1)
-    r = c.mean(0)
-    rho = 0.05
-    per_unit = rho * torch.log(rho / r) + (1 - rho) * torch.log((1 - rho) / (1 - r))
-    assert ex.check_kl_penalty(c, rho, per_unit.sum().item())
-    assert not ex.check_kl_penalty(c, rho, per_unit.mean().item())
+    def good(c, rho):
+        r = c.mean(0)
+        return (rho * torch.log(rho / r) + (1 - rho) * torch.log((1 - rho) / (1 - r))).sum()
+
+    assert ex.check_kl_penalty(good)
+    assert not ex.check_kl_penalty(lambda c, rho: good(c, rho) / c.shape[1])
     assert "averaged over units" in capsys.readouterr().out
-    assert not ex.check_kl_penalty(c, rho, 2 * per_unit.sum().item())
-    assert not ex.check_kl_penalty(c, 1.5, per_unit.sum().item())
+    assert not ex.check_kl_penalty(lambda c, rho: c.shape[1] * good(c.reshape(-1, 1), rho))  # one pooled mean
+    assert "one mean per unit" in capsys.readouterr().out
+    assert not ex.check_kl_penalty(lambda c, rho: good(c, 0.05))  # ignores the rho it is given
+    assert not ex.check_kl_penalty(lambda c, rho: 0.094)  # a number printed earlier
+    assert not ex.check_kl_penalty(0.094)
+    assert not ex.check_kl_penalty(lambda c, rho: good(c, rho).repeat(2))  # not one number
 
 
 def test_topk(capsys):
@@ -38,7 +44,7 @@ def test_topk(capsys):
         top = a.topk(k, dim=1)
         return torch.zeros_like(a).scatter(1, top.indices, top.values)
 
-    def relu_topk(a, k):
+    def relu_topk(a, k):  # Gao et al. 2024
         return good(a, k).clamp(min=0)
 
     def first_k(a, k):
@@ -48,10 +54,21 @@ def test_topk(capsys):
 
     assert ex.check_topk(good)
     assert not ex.check_topk(relu_topk)
-    assert "negative" in capsys.readouterr().out
+    assert "Gao et al." in capsys.readouterr().out
     assert not ex.check_topk(first_k)
     assert "largest" in capsys.readouterr().out
+    assert not ex.check_topk(lambda a, k: a)  # ignores k
     assert not ex.check_topk(lambda a, k: a.topk(k, dim=1).values)  # wrong shape
     assert not ex.check_topk(good(torch.ones(2, 3), 1))
     assert not ex.check_topk(lambda a, k: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_kl_question(capsys):
+    assert ex.check_kl_question("b")
+    assert ex.check_kl_question(" (B) ")
+    for wrong in ("a", "c"):
+        assert not ex.check_kl_question(wrong)
+        assert "NOT YET" in capsys.readouterr().out
+    assert not ex.check_kl_question("d")
+    assert "one letter" in capsys.readouterr().out
