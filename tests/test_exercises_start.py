@@ -17,11 +17,32 @@ def setup():
 
 def test_mean_baseline(setup, capsys):
     train, test, _ = setup
-    baseline = ((test.x - train.x.mean(0, keepdim=True)) ** 2).mean().item()
-    assert ex.check_mean_baseline(train, test, baseline)
-    assert not ex.check_mean_baseline(train, test, ((test.x - test.x.mean()) ** 2).mean().item() * 2)
-    assert not ex.check_mean_baseline(train, test, "0.07")
+    mean_image = train.x.mean(0, keepdim=True)
+    baseline = ((test.x - mean_image) ** 2).mean().item()
+    assert ex.check_mean_baseline(train, test, mean_image, baseline)
+    assert ex.check_mean_baseline(train, test, mean_image[0], baseline)  # (C, H, W) is one image too
+    assert "PASS" in capsys.readouterr().out
+    # lazy: the test set's own mean image (its MSE is only 0.2 % lower, so a tolerance on the number alone misses it)
+    test_mean = test.x.mean(0, keepdim=True)
+    assert not ex.check_mean_baseline(train, test, test_mean, ((test.x - test_mean) ** 2).mean().item())
+    assert "TEST images" in capsys.readouterr().out
+    assert not ex.check_mean_baseline(train, test, mean_image, ((test.x - test_mean) ** 2).mean().item())
+    assert not ex.check_mean_baseline(train, test, train.x.mean(), baseline)  # one number, not an image
+    assert not ex.check_mean_baseline(train, test, mean_image, ((train.x - mean_image) ** 2).mean().item())
+    assert "training images" in capsys.readouterr().out
+    assert not ex.check_mean_baseline(train, test, mean_image, "0.07")
+    assert not ex.check_mean_baseline(train, test, mean_image.numpy(), baseline)
     assert "NOT YET" in capsys.readouterr().out
+
+
+def test_bottleneck_question(capsys):
+    assert ex.check_bottleneck_question("b") and ex.check_bottleneck_question(" (B) ")
+    for wrong in ("a", "c"):
+        assert not ex.check_bottleneck_question(wrong)
+        out = capsys.readouterr().out
+        assert "NOT YET" in out and "think about" in out
+    assert not ex.check_bottleneck_question("d")
+    assert "one letter" in capsys.readouterr().out
 
 
 def test_worst_digit(setup, capsys):

@@ -31,11 +31,31 @@ def test_subspace_overlap(digits, capsys):
     x = train.x.reshape(len(train.x), -1)
     _, _, vt = torch.linalg.svd(x - x.mean(0), full_matrices=False)
     overlap = ((vt[:4] @ q) ** 2).sum().item() / 4
-    assert overlap > 0.9  # a trained linear autoencoder finds the PCA subspace
-    assert ex.check_subspace_overlap(model, train, overlap)
-    assert not ex.check_subspace_overlap(model, train, ((vt[:4] @ w) ** 2).sum().item() / 4 + 2)  # not orthonormalised
+    assert 0.9 < overlap < 0.9999  # a trained linear autoencoder finds the PCA subspace, not exactly
+    assert ex.check_subspace_overlap(model, train, q, overlap)
+    assert "PASS" in capsys.readouterr().out
+    # lazy answers: a typed 1.0, columns scaled to length 1 (not orthonormal), the raw weight, another basis
+    assert not ex.check_subspace_overlap(model, train, q, 1.0)
+    assert "typed 1.0" in capsys.readouterr().out
+    unit = w / w.norm(dim=0)
+    assert not ex.check_subspace_overlap(model, train, unit, ((vt[:4] @ unit) ** 2).sum().item() / 4)
+    assert "not orthonormal" in capsys.readouterr().out
+    assert not ex.check_subspace_overlap(model, train, w, ((vt[:4] @ w) ** 2).sum().item() / 4)
+    assert not ex.check_subspace_overlap(model, train, vt[:4].T, 1.0)  # PCA's own basis: not the decoder's span
+    assert "does not span" in capsys.readouterr().out
+    assert not ex.check_subspace_overlap(model, train, q, ((vt[:4] @ q) ** 2).sum().item())  # not divided by k
     assert "cannot exceed 1" in capsys.readouterr().out
-    assert not ex.check_subspace_overlap(ae.make_model("undercomplete", train, 4), train, overlap)
+    assert not ex.check_subspace_overlap(model, train, q[:, :3], overlap)
+    assert not ex.check_subspace_overlap(model, train, q, "0.99")
+    assert not ex.check_subspace_overlap(ae.make_model("undercomplete", train, 4), train, q, overlap)
+
+
+def test_capacity_question(capsys):
+    assert ex.check_capacity_question("b")
+    for wrong in ("a", "c"):
+        assert not ex.check_capacity_question(wrong)
+        assert "look at the" in capsys.readouterr().out
+    assert not ex.check_capacity_question(2)
 
 
 def test_best_constants(digits, capsys):

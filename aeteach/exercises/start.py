@@ -1,7 +1,7 @@
-"""Checks for 00_start_here: a reference error, the worst-reconstructed digit, and decoding a blended code."""
+"""Checks for 00_start_here: a reference error, why the code is narrow, the worst-reconstructed digit, a blended code."""
 import torch
 
-from . import close, report
+from . import number, report
 
 
 def _is_model(model):
@@ -12,15 +12,59 @@ def _device(model):
     return next(model.parameters()).device
 
 
-def check_mean_baseline(train, test, answer):
-    """answer: the test MSE of always predicting the mean training image."""
-    if not isinstance(answer, (int, float, torch.Tensor)) or (isinstance(answer, torch.Tensor) and answer.numel() != 1):
-        return report(False, f"answer should be one number (a float), got {type(answer).__name__}")
-    truth = float(((train.x.mean(0, keepdim=True) - test.x) ** 2).mean())
-    if close(answer, truth, rel=0.01):
-        return report(True, "", f"the mean image scores MSE {truth:.3f}: any useful autoencoder must beat this")
-    return report(False, "average train.x over the examples (dim 0) into one image, then take the mean of the squared "
-                         "difference to every test image, over all pixels and images")
+def check_mean_baseline(train, test, mean_image, baseline):
+    """mean_image: the mean TRAINING image (1, C, H, W) or (C, H, W); baseline: its test MSE (always predicting it)."""
+    if not isinstance(mean_image, torch.Tensor):
+        return report(False, f"mean_image should be a torch.Tensor (one image), got {type(mean_image).__name__}")
+    image = mean_image.detach().float().cpu().reshape(-1)
+    shape = tuple(train.x.shape[1:])
+    if image.numel() != train.x[0].numel():
+        return report(False, f"mean_image should be one image of shape {shape} (or (1, *{shape})), "
+                             f"got {tuple(mean_image.shape)}: average over the examples only (dim 0)")
+    value = number(baseline)
+    if value is None:
+        return report(False, f"baseline should be one number (a float), got {type(baseline).__name__}")
+    truth_image = train.x.mean(0).reshape(-1)
+    if float((image - test.x.mean(0).reshape(-1)).abs().max()) < 1e-6:
+        return report(False, "that is the mean of the TEST images: a model may only learn from train.x, "
+                             "so the lazy model outputs the mean training image")
+    if float((image - truth_image).abs().max()) > 1e-5:
+        return report(False, "mean_image is not the mean training image: average train.x over dim 0 (the examples), "
+                             "keeping every pixel")
+    # the error of the student's own image on the test set: rel 1e-4 is far below the 0.2 % gap to the test mean
+    truth = float(((test.x.reshape(len(test.x), -1) - image) ** 2).mean())
+    if abs(value - truth) <= 1e-4 * truth:
+        return report(True, "", f"the mean training image scores test MSE {truth:.3f}: any useful autoencoder must beat this")
+    on_train = float(((train.x.reshape(len(train.x), -1) - image) ** 2).mean())
+    if abs(value - on_train) <= 1e-4 * on_train:
+        return report(False, "that is its error on the training images; compare mean_image with every TEST image")
+    return report(False, "take the mean of the squared difference between mean_image and every test image, "
+                         "over all pixels and all test images")
+
+
+# Why the code must be narrow: a multiple choice. Each wrong choice gets a hint that points at the reason.
+BOTTLENECK_CHOICES = {
+    "a": "with k >= 64 the network would be too large to train on 1437 images",
+    "b": "with k >= 64 the encoder could pass every pixel through unchanged, so nothing would force it to find "
+         "what the digits have in common",
+    "c": "the sigmoid at the output only works when the code is smaller than the image",
+}
+BOTTLENECK_HINTS = {
+    "a": "the size of the network hardly depends on k (most weights are in the 256-unit layers); think about what "
+         "the network could do with 64 or more numbers per image",
+    "c": "the sigmoid only squeezes the decoder's output into [0, 1], whatever k is; think about what the encoder "
+         "could pass through a code as large as the image",
+}
+
+
+def check_bottleneck_question(answer):
+    """answer: 'a', 'b' or 'c' (see BOTTLENECK_CHOICES)."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in BOTTLENECK_CHOICES:
+        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
+    if choice == "b":
+        return report(True, "", "a code as large as the input lets the model copy; the bottleneck makes it choose")
+    return report(False, BOTTLENECK_HINTS[choice])
 
 
 def check_worst_digit(model, test, answer):

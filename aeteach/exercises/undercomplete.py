@@ -1,9 +1,9 @@
-"""Checks for 01_undercomplete: PCA by hand, the subspace a linear autoencoder finds, the best constant per loss."""
+"""Checks for 01_undercomplete: PCA by hand, the subspace a linear autoencoder finds, the best constant per loss,
+and reading the capacity sweep."""
 import torch
 
 from . import close, number as _number, report
 from ..metrics import pca_baseline
-
 
 
 def check_pca_mse(train, test, k, answer):
@@ -22,31 +22,71 @@ def check_pca_mse(train, test, k, answer):
                          "and average the squared error over all test pixels")
 
 
+def _principal_directions(train, k):
+    """The top-k principal directions of the training images, (k, d) float64."""
+    x = train.x.reshape(len(train.x), -1).double()
+    _, _, vt = torch.linalg.svd(x - x.mean(0), full_matrices=False)
+    return vt[:k]
+
+
 def subspace_overlap(model, train):
     """Mean squared cosine of the principal angles between the decoder's column space and the top-k PCA subspace."""
     weight = model.decoder[0].weight.detach().cpu().double()  # (64, k): the decoder's columns
-    k = weight.shape[1]
     q, _ = torch.linalg.qr(weight)  # orthonormal basis of the decoder's columns, (64, k)
-    x = train.x.reshape(len(train.x), -1).double()
-    _, _, vt = torch.linalg.svd(x - x.mean(0), full_matrices=False)
-    return float((vt[:k] @ q).pow(2).sum() / k)
+    return float((_principal_directions(train, weight.shape[1]) @ q).pow(2).sum() / weight.shape[1])
 
 
-def check_subspace_overlap(model, train, answer):
-    """answer: mean squared cosine of the principal angles between span(decoder weight) and the top-k PCA subspace."""
+def check_subspace_overlap(model, train, q, overlap):
+    """q: an orthonormal basis (d, k) of the decoder's columns; overlap: ||V_k q||_F^2 / k computed from it."""
     if getattr(getattr(model, "config", None), "kind", None) != "linear":
         return report(False, "pass the trained linear autoencoder (kind 'linear'): only its decoder is one matrix")
-    value = _number(answer)
+    weight = model.decoder[0].weight.detach().cpu().double()  # (d, k)
+    d, k = weight.shape
+    if not isinstance(q, torch.Tensor) or tuple(q.shape) != (d, k):
+        got = tuple(q.shape) if isinstance(q, torch.Tensor) else type(q).__name__
+        return report(False, f"q should be a tensor of shape ({d}, {k}), one column per code unit, got {got}")
+    q = q.detach().cpu().double()
+    if float((q.T @ q - torch.eye(k, dtype=q.dtype)).abs().max()) > 1e-4:
+        return report(False, "the columns of q are not orthonormal (q.T @ q should be the identity): scaling each "
+                             "column to length 1 is not enough, use torch.linalg.qr on the decoder weight")
+    if float((weight - q @ (q.T @ weight)).norm() / weight.norm()) > 1e-4:
+        return report(False, "q is orthonormal but does not span the decoder's columns: orthonormalise "
+                             "model.decoder[0].weight itself")
+    value = _number(overlap)
     if value is None:
-        return report(False, f"answer should be one number between 0 and 1, got {type(answer).__name__}")
-    truth = subspace_overlap(model, train)
-    if abs(value - truth) <= 0.01:
-        return report(True, "", "same subspace as PCA, even though the decoder's columns are not the principal axes")
-    if value > 1.0 + 1e-6:
-        return report(False, "the overlap cannot exceed 1: orthonormalise the decoder's columns (torch.linalg.qr) "
-                             "and divide ||V_k Q||_F^2 by k")
-    return report(False, "orthonormalise the decoder weight (64, k) with torch.linalg.qr, take the top-k right-singular "
-                         "vectors V_k (k, 64) of the centred training images, then compute ||V_k Q||_F^2 / k")
+        return report(False, f"overlap should be one number between 0 and 1, got {type(overlap).__name__}")
+    # the check's own answer from the student's q; 1e-4 separates a typed 1.0 from a measured 0.999
+    truth = float((_principal_directions(train, k) @ q).pow(2).sum() / k)
+    if value == 1.0 or abs(value - truth) > 1e-4:
+        if value > 1.0 + 1e-6:
+            return report(False, "the overlap cannot exceed 1: divide ||V_k q||_F^2 by k")
+        return report(False, "compute the overlap from your q: take the top-k right-singular vectors V_k (k, d) of the "
+                             "centred training images and divide ||V_k q||_F^2 by k (a typed 1.0 is not a measurement)")
+    return report(True, "", f"overlap {truth:.4f}: the same subspace as PCA, even though the decoder's columns are not "
+                            "the principal axes")
+
+
+# Capacity, read correctly: a multiple choice. Each wrong choice gets a hint that points at the measurement.
+CAPACITY_CHOICES = {
+    "a": "the widest network overfits, so it generalises worst: the best hidden width here is the narrowest one",
+    "b": "the widest network is the best on unseen digits too, but a growing share of what it fits on the training "
+         "set does not carry over to them",
+    "c": "train and test error fall together, so capacity does not matter on this dataset",
+}
+CAPACITY_HINTS = {
+    "a": "look at the test MSE column alone: does it rise or fall as the network widens?",
+    "c": "look at the test/train ratio: do the two errors fall by the same factor?",
+}
+
+
+def check_capacity_question(answer):
+    """answer: 'a', 'b' or 'c' (see CAPACITY_CHOICES)."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in CAPACITY_CHOICES:
+        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
+    if choice == "b":
+        return report(True, "", "a growing generalisation gap is a warning sign, not yet a worse model")
+    return report(False, CAPACITY_HINTS[choice])
 
 
 def check_best_constants(values, c_mse, c_mae):
