@@ -378,3 +378,76 @@ def corrupt(x, kind, level, generator=None) -> torch.Tensor:
     if kind == "block":
         return block_occlusion(x, level, generator=generator)[0]
     return CORRUPTIONS[kind](x, level, generator=generator)
+
+
+# ---------------------------------------------------------------- a 2-D toy: points near a curve in the plane
+
+# a three-quarter circle inside [0, 1]^2, so a sigmoid output can reach every point and the Gaussian
+# noise's clamp to [0, 1] rarely bites; the missing quarter gives the curve two ends
+CURVE2D = dict(centre=(0.5, 0.5), radius=0.3, start=0.0, end=1.5 * np.pi)
+_CURVE2D_RESOLUTION = 3000  # points of the dense curve that nearest-point look-ups search
+
+
+def curve2d_points(t) -> np.ndarray:
+    """Points (M, 2) on the toy curve at parameters t in [0, 1] (array-like): the arc's start at 0, its end at 1."""
+    t = np.asarray(t, dtype=np.float64)
+    a = CURVE2D["start"] + (CURVE2D["end"] - CURVE2D["start"]) * t
+    (cx, cy), r = CURVE2D["centre"], CURVE2D["radius"]
+    return np.stack([cx + r * np.cos(a), cy + r * np.sin(a)], -1)
+
+
+def curve2d_tangents(t) -> np.ndarray:
+    """Unit tangents (M, 2) of the toy curve at parameters t."""
+    a = CURVE2D["start"] + (CURVE2D["end"] - CURVE2D["start"]) * np.asarray(t, dtype=np.float64)
+    return np.stack([-np.sin(a), np.cos(a)], -1)
+
+
+def _check_points(points):
+    p = np.asarray(points, dtype=np.float64) if not isinstance(points, torch.Tensor) else points.detach().cpu().double().numpy()
+    if p.ndim != 2 or p.shape[1] != 2 or len(p) == 0 or not np.isfinite(p).all():
+        raise ValueError(f"points must be a finite array of shape (M, 2) with M >= 1, got shape {p.shape}")
+    return p
+
+
+def curve2d_nearest(points) -> tuple[np.ndarray, np.ndarray]:
+    """For points (M, 2): the nearest point on the toy curve (M, 2) and its parameter t (M,), on a dense grid of t."""
+    p = _check_points(points)
+    t = np.linspace(0.0, 1.0, _CURVE2D_RESOLUTION)
+    dense = curve2d_points(t)  # (R, 2)
+    nearest = np.concatenate([((chunk[:, None] - dense[None]) ** 2).sum(-1).argmin(1)
+                              for chunk in np.array_split(p, max(1, len(p) // 512))])  # chunks bound the (m, R) memory
+    return dense[nearest], t[nearest]
+
+
+def make_curve2d(n: int = 1000, thickness: float = 0.005, seed: int = 0, split: str = "train") -> Dataset:
+    """n points near the toy curve, as a Dataset of 'images' (N, 1, 1, 2) so every aeteach MLP takes them.
+
+    Each point is the curve at a uniform random t plus Gaussian noise of std `thickness` in both coordinates;
+    y holds t. The same seed and split give the same points, and the first k of n are the same for any n >= k.
+    """
+    _check_int("n", n, 1, None)
+    thickness = _check_real("thickness", thickness, 0.0, 0.1)
+    _check_int("seed", seed, 0, None)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    t = _rng(seed, split, 3).random(n)
+    noise = _rng(seed, split, 4).standard_normal((n, 2)) * thickness
+    x = torch.from_numpy((curve2d_points(t) + noise).astype(np.float32)).reshape(n, 1, 1, 2)
+    return Dataset(x, torch.from_numpy(t.astype(np.float32)), "curve2d")
+
+
+def curve2d_band(n: int = 400, near: float = 0.02, far: float = 0.1, seed: int = 0) -> np.ndarray:
+    """n points (n, 2) off the toy curve: at a uniform t, moved along the normal by a distance in [near, far], either side.
+
+    Where a denoiser's arrows and an encoder's directions are tested: near enough that training saw such
+    points, far enough that the direction to the curve is well defined.
+    """
+    _check_int("n", n, 1, None)
+    near, far = _check_real("near", near, 0.0, 0.2), _check_real("far", far, 0.0, 0.2)
+    if near > far:
+        raise ValueError(f"near must be <= far, got near={near}, far={far}")
+    u = np.random.default_rng([seed, 5]).random((n, 3))
+    t, side, dist = u[:, 0], np.where(u[:, 1] < 0.5, -1.0, 1.0), near + (far - near) * u[:, 2]
+    tangent = curve2d_tangents(t)
+    normal = np.stack([tangent[:, 1], -tangent[:, 0]], -1)  # the tangent turned by -90 degrees: outward
+    return curve2d_points(t) + (side * dist)[:, None] * normal

@@ -189,3 +189,82 @@ def random_code_decodes(model, n=16, fit_to=None, seed=0):
         h = codes(model, fit_to).astype(np.float64)  # (N, k)
         z = rng.multivariate_normal(h.mean(0), np.cov(h, rowvar=False).reshape(k, k), n)
     return decode(model, z.astype(np.float32))
+
+
+# ---------------------------------------------------------------- 2-D toy models (points as inputs of shape (1, 1, 2))
+
+from .data import _check_points, curve2d_nearest, curve2d_points, curve2d_tangents  # noqa: E402  (this section's own)
+
+
+def _points_in(model, points):
+    """Points (M, 2) as the model's input batch (M, 1, 1, 2) on its device; refuses a model that does not take 2 numbers."""
+    shape = tuple(getattr(getattr(model, "config", None), "input_shape", ()))
+    if int(np.prod(shape or (0,))) != 2:
+        raise ValueError(f"this needs an aeteach model of 2-D points (input_shape (1, 1, 2), e.g. trained on "
+                         f"data.make_curve2d), got input_shape {shape or type(model).__name__}")
+    p = _check_points(points)
+    return torch.as_tensor(p, dtype=torch.float32).reshape(len(p), *shape).to(_device(model))
+
+
+def points_2d(data):
+    """The points (N, 2) of a Dataset (or tensor) of 2-D points shaped (N, 1, 1, 2), as a float64 array."""
+    x = getattr(data, "x", data)
+    if not isinstance(x, torch.Tensor) or x[0].numel() != 2:
+        raise ValueError(f"points_2d needs a Dataset of 2-D points (data.make_curve2d), got {type(data).__name__}")
+    return x.detach().reshape(-1, 2).double().cpu().numpy()
+
+
+def grid2d(n=15, lo=0.0, hi=1.0):
+    """An n x n grid of points (n*n, 2) over [lo, hi]^2, row by row."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 500:
+        raise ValueError(f"n must be a whole number in [2, 500], got {n!r}")
+    g = np.linspace(lo, hi, n)
+    return np.stack(np.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
+
+
+@torch.no_grad()
+def reconstruct_2d(model, points):
+    """g(f(p)) for points (M, 2), as an (M, 2) array."""
+    model.eval()
+    return model(_points_in(model, points)).reshape(-1, 2).double().cpu().numpy()
+
+
+def denoising_field(model, points):
+    """The vector g(f(p)) - p at each point (M, 2): for a denoiser, the step back towards the data (Alain & Bengio 2014)."""
+    return reconstruct_2d(model, points) - _check_points(points)
+
+
+def learned_manifold(model, n=60):
+    """Where the model sends an n x n grid over the unit square: g(f(grid)), (n*n, 2). The points pile up on what it learned."""
+    return reconstruct_2d(model, grid2d(n))
+
+
+def encoder_directions(model, points):
+    """At each point: the input direction the code is most sensitive to (the top right-singular vector of the encoder
+    Jacobian dh/dx, (M, 2), unit length) and s2 / s1, how much less sensitive the other direction is (0 for a 1-unit code)."""
+    x = _points_in(model, points).requires_grad_(True)
+    model.eval()
+    with torch.enable_grad():
+        h = model.encode(x)  # (M, k): each code depends only on its own point, so one backward per unit gives a column
+        rows = [torch.autograd.grad(h[:, j].sum(), x, retain_graph=True)[0].reshape(-1, 2) for j in range(h.shape[1])]
+    jac = torch.stack(rows, 1).double().cpu()  # (M, k, 2)
+    _, s, vh = torch.linalg.svd(jac, full_matrices=False)
+    ratio = s[:, 1] / s[:, 0].clamp_min(1e-12) if s.shape[1] > 1 else torch.zeros(len(s), dtype=s.dtype)
+    return vh[:, 0].numpy(), ratio.numpy()
+
+
+def field_towards_curve(model, points):
+    """Mean cosine between the denoising field at points (M, 2) and the direction to the nearest point of the toy curve (1: all point at it)."""
+    p = _check_points(points)
+    v, w = denoising_field(model, p), curve2d_nearest(p)[0] - p
+    cos = (v * w).sum(1) / (np.linalg.norm(v, axis=1) * np.linalg.norm(w, axis=1)).clip(1e-12)
+    return float(cos.mean())
+
+
+def tangent_alignment(model, t):
+    """Mean |cosine| between the encoder's most sensitive direction at the curve points of parameters t and the curve's tangent.
+
+    1: the code changes only along the curve; about 0.64 (2 / pi) for directions at random.
+    """
+    d, _ = encoder_directions(model, curve2d_points(t))
+    return float(np.abs((d * curve2d_tangents(t)).sum(1)).mean())

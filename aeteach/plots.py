@@ -271,3 +271,43 @@ def to_png(fig):
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def manifold_2d(data, panels, fig=None, size=(8.4, 4.0)):
+    """2-D toy autoencoders side by side: the data (grey dots), each model's learned manifold (orange dots) and arrows.
+
+    data: points (N, 2). panels: one dict per axes with `title`, `manifold` (M, 2): where the model sends a grid,
+    and optionally `arrows` = (at (G, 2), vectors (G, 2)), drawn at their true length (a denoising field), and
+    `segments` = (at (P, 2), unit directions (P, 2)), drawn as short lines through each point.
+    Given its figure back, it moves the dots, arrows and segments in place.
+    """
+    from matplotlib.collections import LineCollection
+    fig = _new(fig, *size, margins=dict(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.15))
+    if "panels" not in fig.ae:
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        fig.ae["panels"] = []
+        for ax in axes:
+            ax.scatter(*np.asarray(data).T, s=3, c="0.6", label="data")
+            ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal")
+            ax.tick_params(labelsize=8)
+            fig.ae["panels"].append(dict(ax=ax, manifold=ax.scatter([], [], s=3, c="C1", label="g(f(grid))")))
+    for p, spec in zip(fig.ae["panels"], panels):
+        ax = p["ax"]
+        ax.set_title(spec.get("title", ""), fontsize=10)
+        p["manifold"].set_offsets(np.asarray(spec["manifold"]))
+        if spec.get("arrows") is not None:
+            at, v = (np.asarray(a) for a in spec["arrows"])
+            if "arrows" not in p:
+                p["arrows"] = ax.quiver(at[:, 0], at[:, 1], v[:, 0], v[:, 1], color="C0", angles="xy", scale_units="xy",
+                                        scale=1, width=0.004, label="g(f(x)) - x")
+            p["arrows"].set_offsets(at)
+            p["arrows"].set_UVC(v[:, 0], v[:, 1])
+        if spec.get("segments") is not None:
+            at, d = (np.asarray(a) for a in spec["segments"])
+            lines = np.stack([at - 0.03 * d, at + 0.03 * d], 1)  # (P, 2 ends, 2)
+            if "segments" not in p:
+                p["segments"] = ax.add_collection(LineCollection([], colors="C3", linewidths=2, label="most sensitive direction"))
+            p["segments"].set_segments(lines)
+        if "legend" not in p:
+            p["legend"] = ax.legend(fontsize=7, loc="lower right", markerscale=2, framealpha=0.8)
+    return fig

@@ -745,3 +745,120 @@ class SegmentationExplorer(Explorer):
         masks = plots.image_grid([[r["truth"][0], r["pred"][0]]], cmap="viridis", vmin=0, vmax=n, cell=128)  # class numbers
         gap = np.full((image.shape[0], 6, 3), 255, dtype=np.uint8)
         self.images.value = plots.png(np.concatenate([image, gap, masks], axis=1))
+
+
+from .data import curve2d_band, curve2d_points  # noqa: E402  (the 2-D toy's own)
+
+
+def _takes_points(config):
+    return int(np.prod(config.input_shape)) == 2 and config.arch == "mlp"
+
+
+class ManifoldExplorer(_Retraining):
+    """The 2-D toy (data.make_curve2d): a denoiser's vector field and a contractive code's sensitive direction, with sliders.
+
+    One slider sets the noise the denoiser trains on, the other the contractive lambda; each new value trains that model
+    (the other keeps its picture), and every trained value is cached. The models given are the starting values.
+    """
+
+    SIGMAS = (0.02, 0.05, 0.1, 0.15, 0.2)
+    LAMBDAS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+
+    def __init__(self, denoiser, contractive, train, fit_options=None, retrain=None, grid=15):
+        _require(denoiser, "ManifoldExplorer", lambda c: c.kind == "denoising" and _takes_points(c),
+                 "a denoising MLP of 2-D points (input_shape (1, 1, 2), trained on data.make_curve2d) as denoiser")
+        _require(contractive, "ManifoldExplorer", lambda c: c.kind == "contractive" and _takes_points(c),
+                 "a contractive MLP of 2-D points (input_shape (1, 1, 2), trained on data.make_curve2d) as contractive")
+        _require_data(train, "ManifoldExplorer", "train")
+        if tuple(train.shape) != tuple(denoiser.config.input_shape):
+            raise ValueError(f"ManifoldExplorer needs train with points of shape {denoiser.config.input_shape} "
+                             f"(data.make_curve2d), got {tuple(train.shape)}")
+        if isinstance(grid, bool) or not isinstance(grid, int) or not 3 <= grid <= 40:
+            raise ValueError(f"grid (arrows per side) must be a whole number in [3, 40], got {grid!r}")
+        self.fit_options = _fit_options(fit_options, epochs=100, batch_size=64)
+        super().__init__(retrain)
+        self.train, self.test = train, None
+        self.nets = {"denoising": denoiser.config, "contractive": contractive.config}  # retraining keeps these architectures
+        self.data_points = inference.points_2d(train)
+        self.grid = inference.grid2d(grid, 0.05, 0.95)
+        self.band = curve2d_band(300)  # where the arrows are scored: 0.02 to 0.1 off the curve
+        self.t_show, self.t_score = np.linspace(0.02, 0.98, 24), np.linspace(0.01, 0.99, 200)
+        dn, cae = denoiser.config.noise_level, contractive.config.lam
+        self.sigma = W.SelectionSlider(options=sorted({*self.SIGMAS, dn}), value=dn, description="denoiser: noise sigma",
+                                       continuous_update=False, **SLIDER)
+        self.lam = W.SelectionSlider(options=sorted({*self.LAMBDAS, cae}), value=cae, description="contractive: lambda",
+                                     continuous_update=False, **SLIDER)
+        self.cache = OrderedDict()
+        for key, model in ((("denoising", dn), denoiser), (("contractive", cae), contractive)):
+            self.cache[key] = dict(self._entry(key, model, None), model=model, history=None, note="")
+        self.readout, self.image, self.fig = W.HTML(), _image(), None
+        self.moved = "denoising"  # which slider moved last: its model is the one to train
+        self.sigma.observe(self._guard(lambda change: self._moved("denoising")), names="value")
+        self.lam.observe(self._guard(lambda change: self._moved("contractive")), names="value")
+        self._ready(W.VBox([
+            W.HTML("<b>Manifold explorer</b>: points near a curve in the plane. Left: the denoiser's arrows g(f(x)) - x; "
+                   "right: the direction a contractive code is most sensitive to. Orange: where each model sends a grid."),
+            W.HBox([W.VBox([self.sigma, self.lam]), self.status]), self.readout, self.image, self.error]))
+        self._redraw()
+
+    def _keys(self):
+        return ("denoising", self.sigma.value), ("contractive", self.lam.value)
+
+    def _key(self):
+        """The setting of the slider that moved last."""
+        return self._keys()[self.moved == "contractive"]
+
+    def _moved(self, kind):
+        self.moved = kind
+        self._request()
+
+    def _describe(self, key):
+        return f"denoiser sigma = {key[1]:g}" if key[0] == "denoising" else f"contractive lambda = {key[1]:g}"
+
+    def _model(self, key):
+        kind, value = key
+        cfg = self.nets[kind]
+        return kind, cfg.bottleneck, dict(hidden=cfg.hidden, **({"noise_level": value} if kind == "denoising" else {"lam": value}))
+
+    def _entry(self, key, model, history):
+        kind, _ = key
+        entry = dict(manifold=inference.learned_manifold(model, 40))
+        if kind == "denoising":
+            entry.update(arrows=(self.grid, inference.denoising_field(model, self.grid)),
+                         score=inference.field_towards_curve(model, self.band))
+        else:
+            at = curve2d_points(self.t_show)
+            entry.update(segments=(at, inference.encoder_directions(model, at)[0]),
+                         score=inference.tangent_alignment(model, self.t_score))
+        return entry
+
+    def _show_partial(self, key, model, history):
+        self._set_status(f"{self._describe(key)}: training, epoch {history.epochs} of {self.fit_options['epochs']}")
+
+    def _show(self, key, entry):
+        self._redraw()
+
+    def _after_training(self):
+        self._redraw()
+        other = self._keys()[self.moved == "denoising"]
+        if other not in self.cache:  # the other slider moved while this model trained: train that one too
+            self._moved(other[0])
+
+    def _redraw(self):
+        """Draw the cached models of the current slider values (a model still training keeps its previous picture)."""
+        d, c = (self.cache.get(k) for k in self._keys())
+        self.shown = getattr(self, "shown", {})
+        self.shown.update({k: e for k, e in (("denoising", d), ("contractive", c)) if e is not None})
+        dn, cae = self.shown["denoising"], self.shown["contractive"]
+        self.readings = dict(sigma=self.sigma.value, lam=self.lam.value, towards_curve=dn["score"], tangent=cae["score"],
+                             denoiser=dn["model"], contractive=cae["model"])
+        self.readout.value = (f"denoiser: arrows point at the nearest curve point with mean cosine <b>{dn['score']:.2f}</b> "
+                              f"(1 = exactly) &nbsp; contractive: most sensitive direction along the curve, mean |cosine| "
+                              f"<b>{cae['score']:.2f}</b> (about 0.64 at random)")
+        panels = [dict(title=f"denoiser, trained at sigma {dn['model'].config.noise_level:g}", manifold=dn["manifold"],
+                       arrows=dn["arrows"]),
+                  dict(title=f"contractive, lambda {cae['model'].config.lam:g}", manifold=cae["manifold"],
+                       segments=cae["segments"])]
+        with self._draw:
+            self.fig = plots.manifold_2d(self.data_points, panels, fig=self.fig)
+            self.image.value = plots.to_png(self.fig)
