@@ -24,3 +24,20 @@ def test_one_h1(path):
     h1 = [line for c in cells(path) if c["cell_type"] == "markdown"
           for line in "".join(c["source"]).splitlines() if line.startswith("# ")]
     assert len(h1) == 1, h1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_diagrams_are_embedded_as_the_committed_svg(path):
+    # the notebook carries its diagrams (Colab opens one file); notebooks/build.py embeds notebooks/figures/NAME.svg
+    import base64
+    import re
+    for cell in cells(path):
+        if cell["cell_type"] != "markdown":
+            continue
+        source = "".join(cell["source"])
+        for alt, name in re.findall(r"!\[([^\]]*)\]\(attachment:([\w.-]+)\)", source):
+            assert len(alt) >= 20, f"{path.name}: {name} needs alt text that says what it shows"
+            embedded = cell.get("attachments", {}).get(name, {}).get("image/svg+xml")
+            assert embedded is not None, f"{path.name}: {name} is not embedded; run python notebooks/build.py {path}"
+            svg = (path.parent / "figures" / name).read_bytes()
+            assert base64.b64decode(embedded) == svg, f"{path.name}: {name} differs from notebooks/figures; rebuild"
