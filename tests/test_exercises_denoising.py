@@ -28,6 +28,12 @@ def test_masking_solution_passes_and_mistakes_get_hints(capsys):
     fixed = torch.rand(400, 1, 8, 8, generator=torch.Generator().manual_seed(5)) >= 0.3
     assert not ex.check_masking(lambda x, p: x * fixed)  # the same mask every call
     assert "fresh random" in capsys.readouterr().out
+    assert not ex.check_masking(lambda x, p: x * (torch.rand(len(x), 1, 1, 1) >= p))  # whole images, not pixels
+    assert "whole images" in capsys.readouterr().out
+    assert not ex.check_masking(lambda x, p: x * (torch.rand(1, *x.shape[1:]) >= p))  # one mask for the batch
+    assert "same mask" in capsys.readouterr().out
+    assert not ex.check_masking(lambda x, p: x)  # lazy: no masking at all
+    assert "30%" in capsys.readouterr().out
     assert not ex.check_masking("my_masking")
     assert "function itself" in capsys.readouterr().out
 
@@ -43,17 +49,36 @@ def test_psnr_gain_recomputes_the_truth(digits, sweep, capsys):
     assert "sign" in capsys.readouterr().out
     assert not ex.check_psnr_gain(gain + 2, model, test.x, sigma=0.5)
     assert "CLEAN" in capsys.readouterr().out
+    assert not ex.check_psnr_gain(r["psnr_denoised"], model, test.x, sigma=0.5)  # lazy: the denoised PSNR alone
+    assert "denoised images alone" in capsys.readouterr().out
+    r3 = inference.denoise(model, test.x, "gaussian", 0.3, seed=99)  # lazy: the gain already printed, at sigma 0.3
+    assert not ex.check_psnr_gain(r3["psnr_denoised"] - r3["psnr_noisy"], model, test.x, sigma=0.5)
+    assert "sigma 0.3" in capsys.readouterr().out
+    assert not ex.check_psnr_gain(round(gain), model, test.x, sigma=0.5) or abs(round(gain) - gain) <= 0.15  # a guess
     assert not ex.check_psnr_gain("3 dB", model, test.x)
     assert "one number" in capsys.readouterr().out
 
 
-def test_best_level_accepts_the_best_and_rejects_the_worst(digits, sweep, capsys):
+def test_level_scores_need_every_computed_psnr(digits, sweep, capsys):
     _, test = digits
     scores = {lvl: inference.denoise(m, test.x, "gaussian", 0.5, seed=0)["psnr_denoised"] for lvl, m in sweep.items()}
-    best, worst = max(scores, key=scores.get), min(scores, key=scores.get)
-    assert scores[best] - scores[worst] > 0.2  # the two models really differ at this test level
-    assert ex.check_best_level(best, sweep, test.x, test_sigma=0.5)
-    assert not ex.check_best_level(worst, sweep, test.x, test_sigma=0.5)
-    assert "another training level" in capsys.readouterr().out
-    assert not ex.check_best_level(0.7, sweep, test.x)
-    assert "one of the training levels" in capsys.readouterr().out
+    assert ex.check_level_scores(scores, sweep, test.x, test_sigma=0.5)
+    assert "best training level" in capsys.readouterr().out
+    assert not ex.check_level_scores(0.5, sweep, test.x)  # lazy: the test level itself, no measurement
+    assert "dict" in capsys.readouterr().out
+    assert not ex.check_level_scores({0.5: scores[0.5]}, sweep, test.x)  # only the level one guesses is best
+    assert "each training level" in capsys.readouterr().out
+    guessed = {lvl: 15.0 for lvl in sweep}  # lazy: numbers read roughly off the figure
+    assert not ex.check_level_scores(guessed, sweep, test.x)
+    assert "not what the check measures" in capsys.readouterr().out
+    noisy_in = {lvl: inference.denoise(m, test.x, "gaussian", 0.5, seed=0)["psnr_noisy"] for lvl, m in sweep.items()}
+    assert not ex.check_level_scores(noisy_in, sweep, test.x)  # the noisy input's PSNR for every model
+
+
+def test_why_no_copy_takes_only_the_right_letter(capsys):
+    assert ex.check_why_no_copy("b") and ex.check_why_no_copy(" B) the noise")
+    for wrong, hint in (("a", "128 code units"), ("c", "same decoder"), ("d", "same epochs")):
+        assert not ex.check_why_no_copy(wrong)
+        assert hint in capsys.readouterr().out
+    assert not ex.check_why_no_copy(2) and not ex.check_why_no_copy("")
+    assert "one letter" in capsys.readouterr().out
