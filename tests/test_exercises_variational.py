@@ -43,19 +43,53 @@ def test_bits_per_dim_recomputes_the_elbo(vae_and_test, capsys):
     assert not ex.check_bits_per_dim("0.5", vae, test.x)
 
 
-def test_active_dims_counts_from_the_model(vae_and_test, capsys):
+def kl_per_dim(mu, logvar):
+    return (0.5 * (mu**2 + logvar.exp() - 1 - logvar)).mean(0)
+
+
+def test_active_dims_needs_the_kl_per_dimension(vae_and_test, capsys):
     vae, test = vae_and_test
     with torch.no_grad():
         mu, logvar = vae.posterior(test.x)
-    per_dim = (0.5 * (mu**2 + logvar.exp() - 1 - logvar)).mean(0)
-    truth = int((per_dim > 0.1).sum())
+    truth = int((kl_per_dim(mu, logvar) > 0.1).sum())
     assert 0 < truth < 8  # the fixture really has unused dimensions, so the wrong answers below are wrong
-    assert ex.check_active_dims(truth, vae, test.x)
-    assert ex.check_active_dims(torch.tensor(truth), vae, test.x)
-    assert not ex.check_active_dims(8, vae, test.x)
+    assert ex.check_active_dims(kl_per_dim, truth, vae, test.x)
+    assert "your KL per dimension is right" in capsys.readouterr().out
+    assert ex.check_active_dims(kl_per_dim, torch.tensor(truth), vae, test.x)
+    capsys.readouterr()
+    # the lazy answer: a threshold on |mu| (here even with the right count) is rejected by the function check
+    lazy = sum(int(v) for v in (mu.abs().mean(0) > 0.1))
+    assert not ex.check_active_dims(lambda m, lv: m.abs().mean(0), lazy, vae, test.x)
+    assert "sigma" in capsys.readouterr().out
+    assert not ex.check_active_dims(lambda m, lv: m.abs().mean(0), truth, vae, test.x)
+    assert not ex.check_active_dims(lambda m, lv: 0.5 * m.pow(2).mean(0), truth, vae, test.x)  # only the mean term
+    assert "sigma" in capsys.readouterr().out
+    assert not ex.check_active_dims(lambda m, lv: (0.5 * (m**2 + lv.exp() - 1 - lv)).sum(0), truth, vae, test.x)
+    assert "summed over the examples" in capsys.readouterr().out
+    assert not ex.check_active_dims(lambda m, lv: (m**2 + lv.exp() - 1 - lv).mean(0), truth, vae, test.x)
+    assert "factor 1/2" in capsys.readouterr().out
+    assert not ex.check_active_dims(lambda m, lv: (0.5 * (m**2 + lv.exp() - 1 - lv)).mean(1), truth, vae, test.x)
+    assert "shape (4,)" in capsys.readouterr().out
+    assert not ex.check_active_dims(truth, truth, vae, test.x)  # a number where the function belongs
+    assert "function itself" in capsys.readouterr().out
+    # the right function, the wrong count
+    assert not ex.check_active_dims(kl_per_dim, 8, vae, test.x)
     assert "not every one" in capsys.readouterr().out
-    assert not ex.check_active_dims(2.5, vae, test.x)
+    assert not ex.check_active_dims(kl_per_dim, (truth + 1) % 8, vae, test.x)
+    assert "count is not" in capsys.readouterr().out
+    assert not ex.check_active_dims(kl_per_dim, 2.5, vae, test.x)
     assert "whole number" in capsys.readouterr().out
     plain = ae.make_model("undercomplete", test.shape, 8)
-    assert not ex.check_active_dims(truth, plain, test.x)
+    assert not ex.check_active_dims(kl_per_dim, truth, plain, test.x)
     assert "posterior()" in capsys.readouterr().out
+
+
+def test_blur_question(capsys):
+    assert ex.check_blur_question("b") and ex.check_blur_question(" (B) ")
+    assert "spreads its means" in capsys.readouterr().out
+    assert not ex.check_blur_question("a")
+    assert "VAE recon (mean)" in capsys.readouterr().out
+    assert not ex.check_blur_question("c")
+    assert "section 4" in capsys.readouterr().out
+    assert not ex.check_blur_question("d")
+    assert "one letter" in capsys.readouterr().out

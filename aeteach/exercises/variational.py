@@ -62,8 +62,55 @@ def check_bits_per_dim(answer, model, x):
                          "(C * H * W) and convert nats to bits")
 
 
-def check_active_dims(answer, model, x, threshold=0.1):
-    """answer: how many latent dimensions have a mean KL over x above threshold nats."""
+def _kl_per_dim_cases():
+    """Posteriors (N, 4) where a threshold on |mu| and the KL disagree, and their true mean KL per dimension."""
+    g = torch.Generator().manual_seed(0)
+    n = 50
+    mu = torch.randn(n, 4, generator=g)
+    logvar = torch.zeros(n, 4)
+    mu[:, 0], logvar[:, 0] = 0.0, -3.0  # mu = 0 but a narrow posterior: 1.02 nats, information without any |mu|
+    mu[:, 1] = 0.3 * torch.sign(torch.randn(n, generator=g))  # |mu| = 0.3 at sigma = 1: only 0.045 nats
+    logvar[:, 2] = -1.0 + 0.5 * torch.randn(n, generator=g)  # a varied sigma as well as mu
+    mu[:, 3], logvar[:, 3] = 0.02 * torch.randn(n, generator=g), 0.0  # the prior itself: about 0 nats
+    truth = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
+    return mu, logvar, truth
+
+
+def _check_kl_per_dim(fn):
+    """None when fn(mu, logvar) gives the mean KL per dimension, else a hint."""
+    if not callable(fn):
+        return f"pass your function itself (e.g. my_kl_per_dim) first, not {type(fn).__name__}"
+    mu, logvar, truth = _kl_per_dim_cases()
+    try:
+        out = fn(mu.clone(), logvar.clone())
+    except Exception as err:
+        return f"calling your function with mu, logvar of shape (50, 4) raised {type(err).__name__}: {err}"
+    out = torch.as_tensor(out).double() if not isinstance(out, torch.Tensor) else out.double()
+    if out.shape != (4,):
+        return (f"return one number per latent dimension, shape (4,) for posteriors of shape (50, 4); got {tuple(out.shape)}. "
+                "Average over the examples (dim 0), do not sum over the dimensions")
+    t = truth.double()
+    if torch.allclose(out, t, rtol=1e-4, atol=1e-5):
+        return None
+    if torch.allclose(out, 50 * t, rtol=1e-4, atol=1e-4):
+        return "you summed over the examples: average over them (dim 0) instead"
+    if torch.allclose(out, 2 * t, rtol=1e-4, atol=1e-5):
+        return "twice the right value: the closed form has a factor 1/2 in front"
+    if torch.allclose(out, mu.abs().mean(0).double(), rtol=1e-3, atol=1e-4) or out[0].abs() < 0.5 * t[0]:
+        return ("your function misses information that lies in sigma: in the first test dimension mu = 0 for every example "
+                "but sigma = exp(-1.5), which costs about 1 nat. Use the KL, 0.5 * (mu^2 + exp(logvar) - 1 - logvar)")
+    return ("not the mean KL per dimension yet: compute 0.5 * (mu^2 + exp(logvar) - 1 - logvar) for every example and "
+            "dimension, then average over the examples (dim 0)")
+
+
+def check_active_dims(fn, answer, model, x, threshold=0.1):
+    """fn(mu, logvar) -> (k,) mean KL per dimension; answer: how many of model's dimensions exceed threshold nats on x.
+
+    The function is tested on posteriors where a threshold on |mu| gives a different count, so only the KL passes.
+    """
+    hint = _check_kl_per_dim(fn)
+    if hint is not None:
+        return report(False, hint)
     if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
         if not (isinstance(answer, torch.Tensor) and answer.numel() == 1 and not answer.is_floating_point()):
             return report(False, f"give a whole number of dimensions, got {answer!r}")
@@ -71,17 +118,38 @@ def check_active_dims(answer, model, x, threshold=0.1):
         return report(False, "pass the trained VAE as model (it has a posterior() method)")
     if not (isinstance(x, torch.Tensor) and x.dim() == 4):
         return report(False, "pass the test images as x, a tensor (N, C, H, W)")
-    with torch.no_grad():
-        model.eval()
-        mu, logvar = model.posterior(x.to(next(model.parameters()).device))  # (N, k)
-    per_dim = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)  # (k,) mean KL of each dimension
+    per_dim = metrics.kl_per_dim(model, x)  # (k,) mean KL of each dimension
     truth = int((per_dim > threshold).sum())
     k = per_dim.numel()
     if int(answer) == truth:
-        return report(True, "", f"{truth} of {k} dimensions carry information; the other {k - truth} copy the prior "
-                                "(posterior collapse)")
+        return report(True, "", f"your KL per dimension is right, and {truth} of {k} dimensions carry information; "
+                                f"the other {k - truth} copy the prior")
     if int(answer) == k:
-        return report(False, f"not every one of the {k} dimensions is used: compute the KL per dimension "
-                             "(do not sum over dimensions), average it over the examples, then count")
-    return report(False, f"compute the KL of each dimension, 0.5 * (mu^2 + exp(logvar) - 1 - logvar), average it over "
-                         f"the examples (dim 0), and count the dimensions above {threshold} nats")
+        return report(False, f"not every one of the {k} dimensions is used: apply your function to this model's posteriors "
+                             f"on x and count the dimensions above {threshold} nats")
+    return report(False, f"your function is right, but the count is not: apply it to model.posterior(x) and count the "
+                         f"dimensions whose mean KL is above {threshold} nats")
+
+
+# What removes the blur (section 8): a multiple choice.
+BLUR_CHOICES = {
+    "a": "at test time, decode the posterior mean instead of a sample",
+    "b": "train without the KL term, but keep noise of a fixed sigma = 1 in the code",
+    "c": "train with a larger beta",
+}
+BLUR_HINTS = {
+    "a": "section 8 decodes both: compare the bars 'VAE recon (mean)' and 'VAE recon (sample)'. The decoder has learned "
+         "to draw averages while training; what you feed it afterwards changes little",
+    "c": "look at the reconstructions of section 4, one row per beta: what happens to the sharpness as beta grows?",
+}
+
+
+def check_blur_question(answer):
+    """answer: 'a', 'b' or 'c' (see BLUR_CHOICES)."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in BLUR_CHOICES:
+        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
+    if choice == "b":
+        return report(True, "", "noise alone costs no sharpness: without the KL term the encoder spreads its means far "
+                                "beyond the noise. The KL term forbids that, and so the decoder must output averages")
+    return report(False, BLUR_HINTS[choice])
