@@ -482,3 +482,29 @@ def classifier_score(clf, images):
     p = clf.predict_proba(_numpy2d(images, "images")).astype(np.float64).clip(1e-12, 1)  # (N, classes)
     marginal = p.mean(0)
     return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(1).mean()))
+
+
+# ----------------------------------------------------------------------------- anomaly scores
+
+def reconstruction_errors(model, x):
+    """Per-example MSE between model(x) and x, as an (N,) float64 numpy array.
+
+    For a model trained on normal data only, this is the usual anomaly score: high where the model has
+    not learned to rebuild the input (Sakurada and Yairi 2014).
+    """
+    _check_model(model)
+    x = _tensor(x, "x", 2)
+    dev, out = _device(model), []
+    with _evaluating(model), torch.no_grad():
+        for xb in x.split(CHUNK):
+            rec = model(xb.to(dev)).cpu()
+            if rec.shape != xb.shape:
+                raise ValueError(f"model(x) must have the shape of x {tuple(xb.shape)}, got {tuple(rec.shape)}")
+            out.append(((rec.double() - xb.double()) ** 2).flatten(1).mean(1))
+    return torch.cat(out).numpy()
+
+
+def pca_errors(x_train, x_test, k):
+    """Per-example MSE of a k-component PCA fitted on x_train and applied to x_test, as an (N,) numpy array."""
+    pca, b = _fit_pca(x_train, x_test, k)
+    return np.mean((pca.inverse_transform(pca.transform(b)) - b) ** 2, axis=1, dtype=np.float64)
