@@ -5,6 +5,7 @@ import time
 
 from . import metrics
 from .data import load_dataset
+from .inference import code_stats
 from .models import make_model
 from .train import fit
 
@@ -14,8 +15,12 @@ COMPARE_KINDS = ("linear", "undercomplete", "sparse_l1", "sparse_kl", "topk", "c
 COLUMNS = ("kind", "bottleneck", "test_mse", "pca_mse", "active", "dead", "jacobian", "elbo", "seconds")
 
 
-def compare(kinds=COMPARE_KINDS, dataset="digits", bottleneck=8, sparse_bottleneck=32, epochs=60, seed=0, device="auto"):
-    """Train each kind on `dataset` and return one row (dict) of measurements per kind."""
+def compare(kinds=COMPARE_KINDS, dataset="digits", bottleneck=8, sparse_bottleneck=32, epochs=60, seed=0, device="auto",
+            models=None):
+    """Train each kind on `dataset` and return one row (dict) of measurements per kind.
+
+    models: a dict to receive the trained models by kind, for measurements beyond the table.
+    """
     unknown = [k for k in kinds if k not in COMPARE_KINDS]
     if unknown:
         raise ValueError(f"compare() takes kinds from {', '.join(COMPARE_KINDS)}; got {', '.join(unknown)}")
@@ -27,15 +32,16 @@ def compare(kinds=COMPARE_KINDS, dataset="digits", bottleneck=8, sparse_bottlene
         t0 = time.perf_counter()
         fit(model, train, epochs=epochs, seed=seed, device=device, progress=False)
         seconds = time.perf_counter() - t0
-        codes = metrics.encode_all(model, test.x)
+        if models is not None:
+            models[kind] = model
+        # active: above 5% of the largest activation of ANY unit over the test set, one scale per model. Each
+        # unit's own maximum would blow a unit that barely moves (stuck near 0) up to about 1: active everywhere, never dead
+        stats = code_stats(model, test.x, threshold=0.05)
         rows.append(dict(
             kind=kind, bottleneck=k, seconds=seconds,
             test_mse=metrics.reconstruction_mse(model, test.x),
             pca_mse=metrics.pca_baseline(train.x, test.x, k),
-            # a unit counts as active above 5% of its largest activation on the test set
-            active=metrics.active_fraction(codes / codes.abs().amax().clamp_min(1e-12), threshold=0.05),
-            dead=metrics.dead_units(codes / codes.abs().amax().clamp_min(1e-12), threshold=0.05),
-            jacobian=metrics.jacobian_norm(model, test.x, max_samples=128),
+            active=stats["active"], dead=stats["dead"], jacobian=stats["jacobian"],
             elbo=metrics.elbo(model, test.x) if model.config.variational else math.nan))
     return rows
 

@@ -1,4 +1,4 @@
-"""The notebook 09 checks: the solutions pass, typical mistakes get a hint."""
+"""The notebook 09 checks: the solutions pass; lazy answers (numbers printed in the notebook) and mistakes get a hint."""
 import numpy as np
 import pytest
 import torch
@@ -10,54 +10,71 @@ from aeteach.exercises import compare as ex
 
 
 @pytest.fixture(scope="module")
-def models(digits):
+def trained(digits):
     train, _ = digits
     out = {}
-    for kind in ("undercomplete", "contractive", "vae"):
-        out[kind] = ae.make_model(kind, train.shape, 8, seed=0)
-        ae.fit(out[kind], train, epochs=10, progress=False)
+    for name, kind, k, hyper in (("vae", "vae", 8, {}), ("small", "undercomplete", 2, {}), ("table", "undercomplete", 8, {}),
+                                 ("contractive", "contractive", 8, {}), ("twin", "contractive", 8, dict(lam=0.0))):
+        out[name] = ae.make_model(kind, train.shape, k, seed=0, **hyper)
+        ae.fit(out[name], train, epochs=15, progress=False)
     return out
 
 
-def test_pca_noisy_psnr_solution_passes_and_mistakes_get_hints(digits, capsys):
-    train, test = digits
-    pca = PCA(n_components=8).fit(train.x.flatten(1).numpy())
-    noisy = ae.corrupt(test.x, "gaussian", 0.3, generator=torch.Generator().manual_seed(0))
+def _pca_psnr(train, test, k, seed=0):
+    noisy = ae.corrupt(test.x, "gaussian", 0.3, generator=torch.Generator().manual_seed(seed))
+    pca = PCA(n_components=k).fit(train.x.flatten(1).numpy())
     back = pca.inverse_transform(pca.transform(noisy.flatten(1).numpy())).clip(0, 1)
-    answer = metrics.psnr(test.x, torch.as_tensor(back, dtype=torch.float32).reshape(test.x.shape))
-    assert ex.check_pca_noisy_psnr(answer, train.x, test.x)
-    assert ex.check_pca_noisy_psnr(np.float32(answer), train.x, test.x)
-    assert not ex.check_pca_noisy_psnr(metrics.psnr(test.x, noisy), train.x, test.x)
-    assert "noisy input itself" in capsys.readouterr().out
-    assert not ex.check_pca_noisy_psnr(answer + 3, train.x, test.x)
-    assert "CLEAN training images" in capsys.readouterr().out
-    assert not ex.check_pca_noisy_psnr([answer], train.x, test.x)
-    assert "one number" in capsys.readouterr().out
+    return metrics.psnr(test.x, torch.as_tensor(back, dtype=torch.float32).reshape(test.x.shape))
 
 
-def _ranked(models, score):
-    values = {kind: score(m) for kind, m in models.items()}
-    return sorted(values, key=values.get), values
+def test_pca_best_k_solution_passes_and_lazy_answers_fail(digits, capsys):
+    train, test = digits
+    psnr_of_k = {k: _pca_psnr(train, test, k) for k in (2, 4, 8, 12, 16, 20, 24, 32, 48, 64)}
+    answer = max(psnr_of_k, key=psnr_of_k.get)
+    assert ex.check_pca_best_k(answer, train.x, test.x)
+    assert ex.check_pca_best_k(np.int64(answer), train.x, test.x)
+    assert not ex.check_pca_best_k(8, train.x, test.x)  # the table's code size, printed everywhere
+    assert "code size of the table" in capsys.readouterr().out
+    assert not ex.check_pca_best_k(64, train.x, test.x)  # every component: the noisy input back
+    assert "noise included" in capsys.readouterr().out
+    assert not ex.check_pca_best_k(2, train.x, test.x)
+    assert "below the best" in capsys.readouterr().out
+    assert not ex.check_pca_best_k(15.9, train.x, test.x)  # a PSNR, not a k
+    assert "whole number" in capsys.readouterr().out
 
 
-def test_blurriest_is_recomputed(digits, models, capsys):
+def test_sharpness_needs_a_new_trained_model(digits, trained, capsys):
     _, test = digits
-    blur = lambda m: metrics.laplacian_variance(torch.as_tensor(inference.reconstruct(m, test.x)[1]).unsqueeze(1))
-    order, values = _ranked(models, blur)
-    assert values[order[-1]] > 1.05 * values[order[0]]  # the fixture's kinds really differ
-    assert ex.check_blurriest(order[0], models, test.x)
-    assert not ex.check_blurriest(order[-1], models, test.x)
-    assert "rather than trusting" in capsys.readouterr().out
-    assert not ex.check_blurriest("topk", models, test.x)
-    assert "one of the kinds" in capsys.readouterr().out
-    assert not ex.check_blurriest("vae", [models["vae"]], test.x)
-    assert "dict of trained models" in capsys.readouterr().out
+    sharp = lambda m: metrics.laplacian_variance(torch.as_tensor(inference.reconstruct(m, test.x)[1]).unsqueeze(1))
+    assert ex.check_sharpness(sharp(trained["small"]), trained["small"], test.x, trained["vae"])
+    assert "than the VAE" in capsys.readouterr().out
+    assert not ex.check_sharpness(sharp(trained["table"]), trained["table"], test.x, trained["vae"])  # the printed k = 8 model
+    assert "choose another code size" in capsys.readouterr().out
+    assert not ex.check_sharpness(sharp(trained["vae"]), trained["small"], test.x, trained["vae"])  # the VAE's number
+    assert "another sharpness" in capsys.readouterr().out
+    untrained = ae.make_model("undercomplete", test.shape, 2, seed=0)
+    assert not ex.check_sharpness(sharp(untrained), untrained, test.x, trained["vae"])
+    assert "train it first" in capsys.readouterr().out
+    assert not ex.check_sharpness(sharp(trained["vae"]), trained["vae"], test.x, trained["vae"])
+    assert "undercomplete" in capsys.readouterr().out
 
 
-def test_most_stable_is_recomputed(digits, models, capsys):
+def test_contraction_ratio_recomputes_on_the_chosen_change(digits, trained, capsys):
     _, test = digits
-    order, values = _ranked(models, lambda m: metrics.latent_sensitivity(m, test.x))
-    assert values[order[-1]] > 1.05 * values[order[0]]
-    assert ex.check_most_stable(order[0], models, test.x)
-    assert not ex.check_most_stable(order[-1], models, test.x)
-    assert "times as much" in capsys.readouterr().out
+    c, t = trained["contractive"], trained["twin"]
+    ratio = lambda p, e: metrics.latent_sensitivity(c, test.x, p, e) / metrics.latent_sensitivity(t, test.x, p, e)
+    assert ex.check_contraction_ratio(ratio("brightness", 0.1), c, t, test.x, "brightness", 0.1)
+    assert not ex.check_contraction_ratio(ratio("gaussian", 0.05), c, t, test.x, "gaussian", 0.05)  # printed in the table
+    assert "already shows" in capsys.readouterr().out
+    # the printed Gaussian ratio offered for the brightness setting
+    assert not ex.check_contraction_ratio(ratio("gaussian", 0.05), c, t, test.x, "brightness", 0.1)
+    assert "divide the contractive one" in capsys.readouterr().out
+    assert not ex.check_contraction_ratio(1 / ratio("brightness", 0.1), c, t, test.x, "brightness", 0.1)
+    assert "upside down" in capsys.readouterr().out
+
+
+def test_scale_question():
+    assert ex.check_scale_question("b")
+    assert not ex.check_scale_question("a")
+    assert not ex.check_scale_question("c")
+    assert not ex.check_scale_question("B")
