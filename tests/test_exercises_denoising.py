@@ -54,7 +54,7 @@ def test_psnr_gain_recomputes_the_truth(digits, sweep, capsys):
     r3 = inference.denoise(model, test.x, "gaussian", 0.3, seed=99)  # lazy: the gain already printed, at sigma 0.3
     assert not ex.check_psnr_gain(r3["psnr_denoised"] - r3["psnr_noisy"], model, test.x, sigma=0.5)
     assert "sigma 0.3" in capsys.readouterr().out
-    assert not ex.check_psnr_gain(round(gain), model, test.x, sigma=0.5) or abs(round(gain) - gain) <= 0.15  # a guess
+    assert not ex.check_psnr_gain(round(gain), model, test.x, sigma=0.5) or abs(round(gain) - gain) <= 0.3  # a guess
     assert not ex.check_psnr_gain("3 dB", model, test.x)
     assert "one number" in capsys.readouterr().out
 

@@ -64,11 +64,11 @@ def check_psnr_gain(gain, model, x, sigma=0.5):
     if not _is_images(x):
         return report(False, "pass the clean test images as x, a tensor (N, C, H, W)")
     gain, truth = _number(gain), _psnr_gain(model, x, sigma)
-    if abs(gain - truth) <= 0.15:  # another noise draw moves the gain by a few hundredths of a dB on 360 images
+    if abs(gain - truth) <= 0.3:  # one noise draw of 360 images moves the gain by up to about 0.2 dB
         return report(True, "", f"the denoiser gains about {truth:.1f} dB at sigma {sigma}")
-    if abs(-gain - truth) <= 0.15:
+    if abs(-gain - truth) <= 0.3:
         return report(False, "the sign is flipped: the gain is PSNR(clean, denoised) minus PSNR(clean, noisy)")
-    if sigma != 0.3 and abs(gain - _psnr_gain(model, x, 0.3)) <= 0.15:
+    if sigma != 0.3 and abs(gain - _psnr_gain(model, x, 0.3)) <= 0.3:
         return report(False, f"that is the gain at sigma 0.3, where the denoiser was trained; the question is sigma {sigma}")
     denoised_only = sum(inference.denoise(model, x, "gaussian", sigma, seed=s)["psnr_denoised"] for s in SEEDS) / len(SEEDS)
     if abs(gain - denoised_only) <= 0.3:
