@@ -23,7 +23,7 @@ class Figure(MplFigure):
 
 
 DPI = 100  # at 80 dpi a 9 pt label is 10 pixels tall: too small on a projector
-MARGINS = dict(left=0.17, right=0.96, bottom=0.17, top=0.9)  # in figure fractions, for one axes with labels
+MARGINS = dict(left=0.21, right=0.96, bottom=0.17, top=0.9)  # in figure fractions, for one axes with labels
 
 
 def _new(fig, width, height, margins=MARGINS):

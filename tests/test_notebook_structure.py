@@ -39,5 +39,6 @@ def test_diagrams_are_embedded_as_the_committed_svg(path):
             assert len(alt) >= 20, f"{path.name}: {name} needs alt text that says what it shows"
             embedded = cell.get("attachments", {}).get(name, {}).get("image/svg+xml")
             assert embedded is not None, f"{path.name}: {name} is not embedded; run python notebooks/build.py {path}"
+            embedded = "".join(embedded)  # nbformat may store it as a list of lines
             svg = (path.parent / "figures" / name).read_bytes()
             assert base64.b64decode(embedded) == svg, f"{path.name}: {name} differs from notebooks/figures; rebuild"
