@@ -57,3 +57,9 @@ def test_size_question(capsys):
         assert "layer" in capsys.readouterr().out
     assert not ex.check_size_question("z")
 
+
+
+def test_oracle_tv_rejects_the_weight_tuned_on_the_training_photo(capsys):
+    # the lazy answer: the table's TV weight at sigma 0.3 (0.3, tuned on the astronaut), 0.2 dB below the camera's best
+    assert not ex.check_oracle_tv(0.3, ae.load_photo("camera", size=256), sigma=0.3)
+    assert "finer sweep" in capsys.readouterr().out
