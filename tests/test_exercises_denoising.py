@@ -30,7 +30,12 @@ def test_masking_solution_passes_and_mistakes_get_hints(capsys):
     assert "fresh random" in capsys.readouterr().out
     assert not ex.check_masking(lambda x, p: x * (torch.rand(len(x), 1, 1, 1) >= p))  # whole images, not pixels
     assert "whole images" in capsys.readouterr().out
-    assert not ex.check_masking(lambda x, p: x * (torch.rand(1, *x.shape[1:]) >= p))  # one mask for the batch
+    def one_mask_for_the_batch(x, p):  # a fresh mask per call with exactly the right fraction, shared by all images
+        d = x[0].numel()
+        mask = torch.ones(d)
+        mask[torch.randperm(d)[:round(p * d)]] = 0
+        return x * mask.reshape(1, *x.shape[1:])
+    assert not ex.check_masking(one_mask_for_the_batch)
     assert "same mask" in capsys.readouterr().out
     assert not ex.check_masking(lambda x, p: x)  # lazy: no masking at all
     assert "30%" in capsys.readouterr().out
