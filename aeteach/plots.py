@@ -121,7 +121,9 @@ def curves(series, xlabel="", ylabel="", title="", logx=False, logy=False, marke
             for note in notes.pop(label, []):
                 note.remove()
             notes[label] = [ax.annotate(str(t), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=8,
-                                        color=lines[label].get_color()) for t, xi, yi in zip(texts, x, y)]
+                                        color=lines[label].get_color(), annotation_clip=False)
+                            for t, xi, yi in zip(texts, x, y)]
+            ax.margins(x=0.12)  # room for the label of the last point
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)

@@ -19,7 +19,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 BUDGET_S, SUITE_BUDGET_S, BUDGET_MIB = 20.0, 120.0, 1024
 # the kernel's own view: peak resident memory (KiB on Linux) and CPU seconds since it started
 USAGE = ("import resource; u = resource.getrusage(resource.RUSAGE_SELF); "
-         "print(u.ru_maxrss, u.ru_utime + u.ru_stime)")
+         "print('AETEACH_USAGE', u.ru_maxrss, u.ru_utime + u.ru_stime)")
 
 
 def run(path):
@@ -29,7 +29,9 @@ def run(path):
     t0 = time.perf_counter()
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     seconds = time.perf_counter() - t0
-    peak_kib, cpu = nb.cells[-1].outputs[0]["text"].split()
+    # an explorer's thread may still print into the last cell: find the line this cell printed
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    _, peak_kib, cpu = next(line for line in text.splitlines() if line.startswith("AETEACH_USAGE")).split()
     return seconds, float(cpu), int(peak_kib) / 1024
 
 
