@@ -70,6 +70,8 @@ def test_active_dims_needs_the_kl_per_dimension(vae_and_test, capsys):
     assert "factor 1/2" in capsys.readouterr().out
     assert not ex.check_active_dims(lambda m, lv: (0.5 * (m**2 + lv.exp() - 1 - lv)).mean(1), truth, vae, test.x)
     assert "shape (4,)" in capsys.readouterr().out
+    assert not ex.check_active_dims(lambda m, lv: None, truth, vae, test.x)  # forgot to return
+    assert "tensor of shape" in capsys.readouterr().out
     assert not ex.check_active_dims(truth, truth, vae, test.x)  # a number where the function belongs
     assert "function itself" in capsys.readouterr().out
     # the right function, the wrong count

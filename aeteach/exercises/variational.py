@@ -85,7 +85,10 @@ def _check_kl_per_dim(fn):
         out = fn(mu.clone(), logvar.clone())
     except Exception as err:
         return f"calling your function with mu, logvar of shape (50, 4) raised {type(err).__name__}: {err}"
-    out = torch.as_tensor(out).double() if not isinstance(out, torch.Tensor) else out.double()
+    try:
+        out = torch.as_tensor(out).double()
+    except (TypeError, ValueError, RuntimeError):
+        return f"return a tensor of shape (k,), one KL per latent dimension; got {type(out).__name__}"
     if out.shape != (4,):
         return (f"return one number per latent dimension, shape (4,) for posteriors of shape (50, 4); got {tuple(out.shape)}. "
                 "Average over the examples (dim 0), do not sum over the dimensions")
