@@ -7,8 +7,15 @@ Diagrams: a markdown cell that shows `![alt text](attachment:NAME.svg)` gets not
 embedded as a cell attachment, so the notebook carries its pictures wherever it is opened (Colab opens one
 file from GitHub and has no folder beside it). Edit the SVG file, then rebuild.
 
-Usage: python notebooks/build.py [notebooks/04_denoising.ipynb ...]   (default: all)
+Editions (aeteach/classroom.py; mark the exercises first with scripts/mark_exercises.py): the committed notebooks
+are the teacher edition.
+  --student DIR  writes the student edition to DIR (no execution): each solution replaced by a stub that raises
+                 NotImplementedError with a hint, the <details> solutions and hidden tests removed, outputs cleared;
+  --teacher DIR  copies the teacher edition to DIR unchanged (e.g. an nbgrader course's source/ps1).
+
+Usage: python notebooks/build.py [--student DIR | --teacher DIR] [notebooks/04_denoising.ipynb ...]   (default: all)
 """
+import argparse
 import base64
 import os
 import re
@@ -60,8 +67,29 @@ def build(path):
     print(f"{path.name}: {time.perf_counter() - t0:.1f} s")
 
 
+def edition(path, out_dir, student):
+    """Write the student (or teacher) edition of path into out_dir, without executing it."""
+    nb = nbformat.read(path, as_version=4)
+    if student:
+        from aeteach import classroom
+        nb = classroom.student(nb)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_dir / path.name)
+    print(f"{path.name}: {'student' if student else 'teacher'} edition in {out_dir}")
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--student", metavar="DIR", type=Path, help="write the student edition to DIR")
+    group.add_argument("--teacher", metavar="DIR", type=Path, help="copy the teacher edition to DIR")
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args()
+    paths = args.notebooks or sorted(HERE.glob("[0-9]*.ipynb"))
+    if args.student or args.teacher:
+        for p in paths:
+            edition(p, args.student or args.teacher, student=bool(args.student))
+        sys.exit()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as in CI (see conftest.py)
-    paths = [Path(p) for p in sys.argv[1:]] or sorted(HERE.glob("[0-9]*.ipynb"))
     for p in paths:
         build(p)
