@@ -22,7 +22,8 @@ PLATEAU_TOL = 1e-3
 MAX_EPOCHS = 1000
 SYNC_FREE = ("cpu",)  # devices where reading a value back every step costs nothing (see _LastGood)
 # Adam's step size by architecture: small dense models tolerate (and converge fastest with) a large one
-DEFAULT_LR = {"linear": 1e-2, "mlp": 1e-2, "conv": 3e-3, "unet": 3e-3}
+# (conv: 5e-3 with its default (16, 32) channels reaches the converged MSE in about as many epochs as 3e-3 did with (32, 64))
+DEFAULT_LR = {"linear": 1e-2, "mlp": 1e-2, "conv": 5e-3, "unet": 3e-3}
 # convolutional models need more (smaller) steps per epoch: with 256 a U-Net on 1000 shapes barely moves
 DEFAULT_BATCH = {"linear": 256, "mlp": 256, "conv": 64, "unet": 32}
 
