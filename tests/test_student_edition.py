@@ -31,7 +31,8 @@ def test_every_exercise_is_marked(name):
     pairs = classroom.exercises(nb)
     assert pairs, "no exercise found (a check cell calls ex.check_...)"
     before = nbformat.writes(nb)
-    assert nbformat.writes(classroom.mark(nb)) == before, f"run: python scripts/mark_exercises.py notebooks/{name}"
+    unchanged = nbformat.writes(classroom.mark(nb)) == before
+    assert unchanged, f"not marked: run python scripts/mark_exercises.py notebooks/{name}, then rebuild it"
     for _, a, c in pairs:
         assert nb.cells[a].metadata["nbgrader"]["solution"] and nb.cells[c].metadata["nbgrader"]["grade"]
 
