@@ -20,6 +20,7 @@ timer is switched off once the page is loaded), and any write to the contents AP
 """
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -425,7 +426,9 @@ def expect_kernel(server, rel, **env):
         if found is None:
             return [f"could not find the kernel process of {rel} (to check its python and environment)"]
         argv, kernel_env = found
-        problems = [] if argv and argv[0] == sys.executable else [
+        # the same environment's bin folder: its python and python3 are the same interpreter
+        same = bool(argv) and os.path.dirname(os.path.abspath(argv[0])) == os.path.dirname(os.path.abspath(sys.executable))
+        problems = [] if same else [
             f"the kernel runs {argv[:1]}, not this environment's {sys.executable}"]
         problems += [f"the kernel has {k}={kernel_env.get(k)!r}, expected {v!r}" for k, v in env.items() if kernel_env.get(k) != v]
         return problems
