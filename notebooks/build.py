@@ -3,8 +3,8 @@
 Outputs stay only in cells marked `# NBVAL_CHECK_OUTPUT` (nbval compares them on every CI run);
 every other output and all execution counts are cleared. One torch thread, like CI.
 
-Diagrams: a markdown cell that shows `![alt text](attachment:NAME.svg)` gets notebooks/figures/NAME.svg
-embedded as a cell attachment, so the notebook carries its pictures wherever it is opened (Colab opens one
+Diagrams: a markdown cell that shows `![alt text](attachment:NAME.svg)` gets notebooks/figures/NAME.png
+(rendered from the SVG by scripts/render_figures.py) and NAME.svg embedded as a cell attachment, so the notebook carries its pictures wherever it is opened (Colab opens one
 file from GitHub and has no folder beside it). Edit the SVG file, then rebuild.
 
 Editions (aeteach/classroom.py; mark the exercises first with scripts/mark_exercises.py): the committed notebooks
@@ -31,6 +31,10 @@ FIGURES = HERE / "figures"
 ATTACHMENT = re.compile(r"\(attachment:([\w.-]+\.svg)\)")
 
 
+def _b64(path):
+    return base64.b64encode(path.read_bytes()).decode()
+
+
 def embed_figures(nb):
     """Attach notebooks/figures/NAME.svg to each markdown cell that refers to attachment:NAME.svg."""
     for cell in nb.cells:
@@ -38,7 +42,9 @@ def embed_figures(nb):
             continue
         names = ATTACHMENT.findall(cell.source)
         if names:
-            cell["attachments"] = {n: {"image/svg+xml": base64.b64encode((FIGURES / n).read_bytes()).decode()}
+            # the PNG first: JupyterLab 3 draws only an attachment's first mime type, and no SVG
+            # (scripts/render_figures.py makes the PNG); other front ends may take the SVG
+            cell["attachments"] = {n: {"image/png": _b64(FIGURES / n.replace(".svg", ".png")), "image/svg+xml": _b64(FIGURES / n)}
                                    for n in names}
         else:
             cell.pop("attachments", None)

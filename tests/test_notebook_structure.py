@@ -42,3 +42,8 @@ def test_diagrams_are_embedded_as_the_committed_svg(path):
             embedded = "".join(embedded)  # nbformat may store it as a list of lines
             svg = (path.parent / "figures" / name).read_bytes()
             assert base64.b64decode(embedded) == svg, f"{path.name}: {name} differs from notebooks/figures; rebuild"
+            # JupyterLab 3 draws only the first mime type of an attachment, and no SVG: a PNG must come first
+            bundle = cell["attachments"][name]
+            assert next(iter(bundle)) == "image/png", f"{path.name}: {name} needs its PNG first (scripts/render_figures.py)"
+            png = (path.parent / "figures" / name.replace(".svg", ".png")).read_bytes()
+            assert base64.b64decode("".join(bundle["image/png"])) == png, f"{path.name}: {name}'s PNG differs; rebuild"
