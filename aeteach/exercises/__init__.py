@@ -32,6 +32,27 @@ def close(value, target, rel=0.05):
         return False
 
 
+def multiple_choice(answer, choices, right, success, hints):
+    """A one-letter answer: a pass for `right`, the hint of a wrong letter, or how to answer."""
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in choices:
+        letters = [repr(c) for c in sorted(choices)]
+        return report(False, f"answer with one letter, {', '.join(letters[:-1])} or {letters[-1]}, got {answer!r}")
+    if choice == right:
+        return report(True, "", success)
+    return report(False, hints[choice])
+
+
+def call(fn, *args):
+    """(output, None) or (None, a hint) when fn is not callable or raises."""
+    if not callable(fn):
+        return None, f"pass your function itself (fn, not fn(...)), got {type(fn).__name__}"
+    try:
+        return fn(*args), None
+    except Exception as err:  # the student's code: show what went wrong
+        return None, f"your function raised {type(err).__name__}: {err}"
+
+
 # ---- the student edition (aeteach.classroom): an answer cell not done yet gives "NOT YET: not done yet", not a traceback
 NOT_DONE = ("not done yet — write your answer in the cell above (replace each ... and the raise NotImplementedError), "
             "run it, then run this check again")

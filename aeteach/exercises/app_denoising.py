@@ -5,7 +5,7 @@ import math
 import numpy as np
 import torch
 
-from . import number as _number, report
+from . import number as _number, report, multiple_choice
 from .. import metrics
 from ..data import corrupt
 
@@ -87,10 +87,5 @@ SIZE_HINTS = {
 
 def check_size_question(answer):
     """answer: 'a', 'b' or 'c' (see SIZE_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in SIZE_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "convolutions, pooling and up-sampling work at any size (sides multiples of 4 here); "
-                                "a dense layer fixes the input size")
-    return report(False, SIZE_HINTS[choice])
+    return multiple_choice(answer, SIZE_CHOICES, "b", "convolutions, pooling and up-sampling work at any size (sides multiples of 4 here); "
+                           "a dense layer fixes the input size", SIZE_HINTS)

@@ -2,7 +2,7 @@
 functions, and a multiple choice on whether the penalty depends on the data."""
 import torch
 
-from . import close, number, report
+from . import close, number, report, multiple_choice, call as _call
 from ..metrics import jacobian_norm
 
 
@@ -46,16 +46,6 @@ def check_jacobian(model, x, jac):
         return report(False, "that is W alone: the sigmoid's slope h (1 - h) scales each row")
     return report(False, "compute h = model.encode(x) (1, k), then scale row i of the encoder weight W (k, 64) by "
                          "h_i (1 - h_i): (h * (1 - h)).T * W")
-
-
-def _call(fn, *args):
-    """(output, None) or (None, a hint) when fn is not callable or raises."""
-    if not callable(fn):
-        return None, f"pass your function itself (fn, not fn(...)), got {type(fn).__name__}"
-    try:
-        return fn(*args), None
-    except Exception as err:  # the student's code: show what went wrong
-        return None, f"your function raised {type(err).__name__}: {err}"
 
 
 def _rival(model):
@@ -142,9 +132,4 @@ DATA_HINTS = {
 
 def check_data_question(answer):
     """answer: 'a', 'b' or 'c' (see DATA_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in DATA_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "the penalty is an average over the data of a quantity that depends on each input")
-    return report(False, DATA_HINTS[choice])
+    return multiple_choice(answer, DATA_CHOICES, "b", "the penalty is an average over the data of a quantity that depends on each input", DATA_HINTS)

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from . import number as _number, report
+from . import number as _number, report, multiple_choice
 from ..data import block_occlusion
 
 
@@ -117,10 +117,5 @@ HOLE_HINTS = {
 
 def check_hole_question(answer):
     """answer: 'a', 'b' or 'c' (see HOLE_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in HOLE_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "a blind inpainter learns the look of its training hole as well as how to fill it; "
-                                "giving it the mask as an input removes that problem")
-    return report(False, HOLE_HINTS[choice])
+    return multiple_choice(answer, HOLE_CHOICES, "b", "a blind inpainter learns the look of its training hole as well as how to fill it; "
+                           "giving it the mask as an input removes that problem", HOLE_HINTS)

@@ -4,7 +4,7 @@ import numbers
 
 import torch
 
-from . import report
+from . import report, multiple_choice
 from .. import metrics
 
 
@@ -91,10 +91,5 @@ SKIP_HINTS = {
 
 def check_skip_question(answer):
     """answer: 'a', 'b' or 'c' (see SKIP_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in SKIP_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "skips carry where things are past the bottleneck: right for masks, and a way to "
-                                "cheat for an autoencoder that must compress")
-    return report(False, SKIP_HINTS[choice])
+    return multiple_choice(answer, SKIP_CHOICES, "b", "skips carry where things are past the bottleneck: right for masks, and a way to "
+                           "cheat for an autoencoder that must compress", SKIP_HINTS)

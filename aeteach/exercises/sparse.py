@@ -6,18 +6,8 @@ function that ignores its arguments, cannot pass.
 """
 import torch
 
-from . import report
+from . import report, multiple_choice, call as _call
 from ..losses import kl_sparsity
-
-
-def _call(fn, *args):
-    """(output, None) or (None, a hint) when fn is not callable or raises."""
-    if not callable(fn):
-        return None, f"pass your function itself (fn, not fn(...)), got {type(fn).__name__}"
-    try:
-        return fn(*args), None
-    except Exception as err:  # the student's code: show what went wrong
-        return None, f"your function raised {type(err).__name__}: {err}"
 
 
 def _scalar(value):
@@ -134,10 +124,5 @@ KL_HINTS = {
 
 def check_kl_question(answer):
     """answer: 'a', 'b' or 'c' (see KL_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in KL_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "KL(rho || rho_hat_j) is a distance between two Bernoulli distributions, unit j's "
-                                "average firing rate and the target; the reconstruction term measures what is lost")
-    return report(False, KL_HINTS[choice])
+    return multiple_choice(answer, KL_CHOICES, "b", "KL(rho || rho_hat_j) is a distance between two Bernoulli distributions, unit j's "
+                           "average firing rate and the target; the reconstruction term measures what is lost", KL_HINTS)

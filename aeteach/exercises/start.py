@@ -1,7 +1,7 @@
 """Checks for 00_start_here: a reference error, why the code is narrow, the worst-reconstructed digit, a blended code."""
 import torch
 
-from . import number, report
+from . import number, report, multiple_choice
 
 
 def _is_model(model):
@@ -59,12 +59,7 @@ BOTTLENECK_HINTS = {
 
 def check_bottleneck_question(answer):
     """answer: 'a', 'b' or 'c' (see BOTTLENECK_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in BOTTLENECK_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "a code as large as the input lets the model copy; the bottleneck makes it choose")
-    return report(False, BOTTLENECK_HINTS[choice])
+    return multiple_choice(answer, BOTTLENECK_CHOICES, "b", "a code as large as the input lets the model copy; the bottleneck makes it choose", BOTTLENECK_HINTS)
 
 
 def check_worst_digit(model, test, answer):

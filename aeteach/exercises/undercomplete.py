@@ -2,7 +2,7 @@
 and reading the capacity sweep."""
 import torch
 
-from . import close, number as _number, report
+from . import close, number as _number, report, multiple_choice
 from ..metrics import pca_baseline
 
 
@@ -81,12 +81,7 @@ CAPACITY_HINTS = {
 
 def check_capacity_question(answer):
     """answer: 'a', 'b' or 'c' (see CAPACITY_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in CAPACITY_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "a growing generalisation gap is a warning sign, not yet a worse model")
-    return report(False, CAPACITY_HINTS[choice])
+    return multiple_choice(answer, CAPACITY_CHOICES, "b", "a growing generalisation gap is a warning sign, not yet a worse model", CAPACITY_HINTS)
 
 
 def check_best_constants(values, c_mse, c_mae):

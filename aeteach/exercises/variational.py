@@ -5,7 +5,7 @@ import numbers
 import torch
 
 from .. import metrics
-from . import number as _number, report
+from . import number as _number, report, multiple_choice
 
 
 
@@ -149,10 +149,5 @@ BLUR_HINTS = {
 
 def check_blur_question(answer):
     """answer: 'a', 'b' or 'c' (see BLUR_CHOICES)."""
-    choice = str(answer).strip().lower().strip("()")
-    if choice not in BLUR_CHOICES:
-        return report(False, f"answer with one letter, 'a', 'b' or 'c', got {answer!r}")
-    if choice == "b":
-        return report(True, "", "noise alone costs no sharpness: without the KL term the encoder spreads its means far "
-                                "beyond the noise. The KL term forbids that, and so the decoder must output averages")
-    return report(False, BLUR_HINTS[choice])
+    return multiple_choice(answer, BLUR_CHOICES, "b", "noise alone costs no sharpness: without the KL term the encoder spreads its means far "
+                           "beyond the noise. The KL term forbids that, and so the decoder must output averages", BLUR_HINTS)
