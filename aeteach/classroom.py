@@ -214,3 +214,36 @@ def configure_nbgrader(c):
     c.GenerateAssignment.preprocessors = [ClearSolutionsWithStubs if p is ClearSolutions else p for p in default]
     c.Execute.timeout = 300
     return c
+
+
+HEADING = re.compile(r"^(#{1,4})\s")
+
+
+def slide_types(nb):
+    """Lecture mode: each cell's reveal.js / RISE slide type, one idea per slide.
+
+    A title or section (# or ##) opens a slide, a ### or #### heading a subslide (down), prose after code a subslide
+    (the next step); code stays with the prose above it; the setup cell is skipped (RISE still runs it).
+    """
+    types, previous = [], None
+    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
+    for i, cell in enumerate(nb.cells):
+        heading = HEADING.match(cell.source) if cell.cell_type == "markdown" else None
+        if i == first_code:
+            kind = "skip"
+        elif heading:
+            kind = "slide" if len(heading.group(1)) <= 2 else "subslide"
+        elif cell.cell_type == "markdown" and previous == "code":
+            kind = "subslide"
+        else:
+            kind = "-"
+        types.append(kind)
+        previous = cell.cell_type
+    return types
+
+
+def mark_slides(nb):
+    """Write slide_types into each cell's metadata (idempotent; notebooks/build.py does it on every build)."""
+    for cell, kind in zip(nb.cells, slide_types(nb)):
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    return nb

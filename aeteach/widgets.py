@@ -8,6 +8,7 @@ do not reach the page, as on Colab), and finished models are cached per setting 
 Errors inside callbacks are shown in the explorer, with their traceback, and the explorer keeps working.
 Everything here runs under ipywidgets 7.7+ and 8.
 """
+import base64
 import html
 import math
 import os
@@ -862,3 +863,50 @@ class ManifoldExplorer(_Retraining):
         with self._draw:
             self.fig = plots.manifold_2d(self.data_points, panels, fig=self.fig)
             self.image.value = plots.to_png(self.fig)
+
+
+# ---- static pictures of explorers, for pages without a kernel (the course site, slides) ----
+
+STATIC_NOTE = "A picture of this explorer as it first appears: run the notebook to move the sliders."
+
+
+def static_html(widget):
+    """The widget tree as plain HTML: pictures, texts and each control's current value, nothing that needs a kernel."""
+    if getattr(widget.layout, "display", None) == "none" or getattr(widget.layout, "visibility", None) == "hidden":
+        return ""
+    if isinstance(widget, W.Box):
+        direction = "row" if isinstance(widget, W.HBox) else "column"
+        inner = "".join(static_html(child) for child in widget.children)
+        return f"<div style='display:flex; flex-direction:{direction}; gap:6px; align-items:flex-start'>{inner}</div>"
+    if isinstance(widget, W.Image):
+        if not widget.value:
+            return ""
+        data = base64.b64encode(widget.value).decode()
+        return f"<img style='max-width:100%' src='data:image/{widget.format};base64,{data}'>"
+    if isinstance(widget, (W.HTML, W.Label)):
+        return f"<div>{widget.value if isinstance(widget, W.HTML) else html.escape(widget.value)}</div>"
+    if isinstance(widget, W.Button):
+        return f"<button disabled>{html.escape(widget.description)}</button>"
+    if hasattr(widget, "value") and hasattr(widget, "description"):  # sliders, dropdowns: label and value
+        value = widget.label if hasattr(widget, "label") and widget.label is not None else widget.value
+        if isinstance(value, float):
+            value = format(value, getattr(widget, "readout_format", ".3g"))
+        return (f"<div style='font-family:sans-serif; margin-right:1.5em'><span style='display:inline-block; min-width:170px'>"
+                f"{html.escape(str(widget.description))}</span> <b>{html.escape(str(value))}</b></div>")
+    return f"<div><i>({html.escape(type(widget).__name__)}: interactive only)</i></div>"
+
+
+def static_view(explorer, timeout=300):
+    """An explorer's first state as HTML (IPython.display.HTML), once its first training has finished."""
+    from IPython.display import HTML
+    explorer.wait(timeout)
+    with explorer._draw:
+        body = static_html(explorer.widget)
+    note = f"<p style='font-style:italic; color:#555'>{STATIC_NOTE}</p>"
+    return HTML(f"<div class='aeteach-static' style='border:1px solid #ccc; padding:8px'>{note}{body}</div>")
+
+
+def _live_explorers():
+    """The explorers this kernel made and has not closed, oldest first."""
+    found = (ref() for ref in list(_LIVE.values()))
+    return [e for e in found if e is not None and e.widget is not None and e.widget.comm is not None]

@@ -13,7 +13,10 @@ are the teacher edition.
                  NotImplementedError with a hint, the <details> solutions and hidden tests removed, outputs cleared;
   --teacher DIR  copies the teacher edition to DIR unchanged (e.g. an nbgrader course's source/ps1).
 
-Usage: python notebooks/build.py [--student DIR | --teacher DIR] [notebooks/04_denoising.ipynb ...]   (default: all)
+Course site (notebooks/course_site.py): --site DIR executes every notebook and writes DIR/index.html, one HTML page
+per notebook and DIR/slides/ (reveal.js), each explorer shown as a picture of its first state. Offline.
+
+Usage: python notebooks/build.py [--student DIR | --teacher DIR | --site DIR] [notebooks/04_denoising.ipynb ...]   (default: all)
 """
 import argparse
 import base64
@@ -25,6 +28,9 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from aeteach import classroom  # noqa: E402
 
 HERE = Path(__file__).parent
 FIGURES = HERE / "figures"
@@ -53,6 +59,7 @@ def embed_figures(nb):
 def build(path):
     nb = nbformat.read(path, as_version=4)
     embed_figures(nb)
+    classroom.mark_slides(nb)  # lecture mode (nbconvert --to slides, RISE)
     t0 = time.perf_counter()
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     checked = 0
@@ -77,7 +84,6 @@ def edition(path, out_dir, student):
     """Write the student (or teacher) edition of path into out_dir, without executing it."""
     nb = nbformat.read(path, as_version=4)
     if student:
-        from aeteach import classroom
         nb = classroom.student(nb)
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)
@@ -89,6 +95,7 @@ if __name__ == "__main__":
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--student", metavar="DIR", type=Path, help="write the student edition to DIR")
     group.add_argument("--teacher", metavar="DIR", type=Path, help="copy the teacher edition to DIR")
+    group.add_argument("--site", metavar="DIR", type=Path, help="write the course site (pages and slides) to DIR")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args()
     paths = args.notebooks or sorted(HERE.glob("[0-9]*.ipynb"))
@@ -97,5 +104,10 @@ if __name__ == "__main__":
             edition(p, args.student or args.teacher, student=bool(args.student))
         sys.exit()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as in CI (see conftest.py)
+    if args.site:
+        sys.path.insert(0, str(HERE))
+        from course_site import build_site
+        build_site(paths, args.site, HERE)
+        sys.exit()
     for p in paths:
         build(p)
