@@ -223,14 +223,15 @@ def slide_types(nb):
     """Lecture mode: each cell's reveal.js / RISE slide type, one idea per slide.
 
     A title or section (# or ##) opens a slide, a ### or #### heading a subslide (down), prose after code a subslide
-    (the next step); code stays with the prose above it; the setup cell is skipped (RISE still runs it).
+    (the next step); code stays with the prose above it; the setup cell is a subslide of its own (a live slideshow
+    must run it, a static one shows what it prints).
     """
     types, previous = [], None
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
     for i, cell in enumerate(nb.cells):
         heading = HEADING.match(cell.source) if cell.cell_type == "markdown" else None
         if i == first_code:
-            kind = "skip"
+            kind = "subslide"
         elif heading:
             kind = "slide" if len(heading.group(1)) <= 2 else "subslide"
         elif cell.cell_type == "markdown" and previous == "code":
