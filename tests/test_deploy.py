@@ -14,9 +14,9 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 # The measurements deploy/README.md derives the sizes from ("Sizing"); change both together.
 MiB = 2**20
-KERNEL_MAX = 557 * MiB   # largest kernel peak, 06_app_image_denoising (bench/notebooks.py)
-KERNEL_MIN = 310 * MiB   # smallest kernel peak
-SERVER = 120 * MiB       # the Jupyter server itself, upper end of 80-120 MiB
+KERNEL_MAX = 570 * MiB   # largest kernel peak, 02_sparse after every explorer (bench/notebooks.py --explorers)
+KERNEL_MIN = 400 * MiB   # smallest kernel peak (10_app_anomaly_detection)
+SERVER = 215 * MiB       # the single-user server's own peak (bench/hub_load.py, N = 8)
 OPEN_KERNELS = 3         # a student commonly leaves 2-3 notebooks' kernels open
 
 # The keys config.yaml may use, each found in jupyterhub chart 4.4.0's values.schema.yaml; below
